@@ -1,0 +1,187 @@
+"""The CLIP model: loading (by name, TorchScript archive or plain state_dict) and encoding.
+
+Everything goes through `clip.model.build_model`, so an OpenAI release, a
+fine-tuned checkpoint and the tiny test fixture are the same class with the
+same code path. Embeddings come out L2-normalised as float32 numpy arrays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import os
+import threading
+import urllib.error
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import ModelUnavailable
+
+with warnings.catch_warnings():
+    # clip imports pkg_resources at import time; the warning says nothing useful to our users
+    warnings.simplefilter("ignore", UserWarning)
+    import clip
+    from clip.model import build_model
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(preference: str) -> str:
+    """Turn the configured device into a concrete torch device: auto means cuda > mps > cpu."""
+    if preference != "auto":
+        if preference.startswith("cuda") and not torch.cuda.is_available():
+            raise ModelUnavailable(f'device = "{preference}" but CUDA is not available on this machine')
+        if preference == "mps" and not torch.backends.mps.is_available():
+            raise ModelUnavailable('device = "mps" but Apple MPS is not available on this machine')
+        return preference
+    if torch.cuda.is_available():
+        return "cuda"
+    if torch.backends.mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where a model's weights are, and the id its embeddings are stored under."""
+
+    path: Path
+    model_id: str
+    display_name: str
+
+
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _checkpoint(spec: str) -> Path:
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        names = ", ".join(clip.available_models())
+        raise ModelUnavailable(
+            f'model "{spec}" is neither a CLIP model name ({names}) nor an existing checkpoint file'
+        )
+    return path
+
+
+def model_id_for(spec: str) -> str:
+    """The id (and collection name) of a model's embeddings, without loading or downloading it."""
+    if spec in clip.available_models():
+        return "clip-" + spec.replace("/", "-").replace("@", "-")
+    return f"ckpt-{_file_digest(_checkpoint(spec))[:16]}"
+
+
+def locate(spec: str, cache_dir: Path) -> ModelSource:
+    """Find (downloading once if needed) the weights named by `spec`.
+
+    A name from `clip.available_models()` is fetched into `cache_dir/clip`
+    with clip's progress bar and SHA-256 check; anything else must be a file.
+    """
+    if spec not in clip.available_models():
+        path = _checkpoint(spec)
+        return ModelSource(path, model_id_for(spec), path.name)
+    url = clip.clip._MODELS[spec]
+    target_dir = cache_dir / "clip"
+    target = target_dir / os.path.basename(url)
+    if not target.is_file():
+        log.info("downloading CLIP %s into %s", spec, target_dir)
+        try:
+            target_dir.mkdir(parents=True, exist_ok=True)
+            clip.clip._download(url, str(target_dir))
+        except (urllib.error.URLError, OSError, RuntimeError) as exc:
+            raise ModelUnavailable(
+                f"cannot download the CLIP {spec} weights ({exc}).\n"
+                f"Download {url} on a machine with network access and place it at\n  {target}\n"
+                f'or set model = "/path/to/checkpoint.pt" in the config.'
+            ) from exc
+    return ModelSource(target, model_id_for(spec), spec)
+
+
+def _state_dict_from_file(path: Path) -> dict[str, torch.Tensor]:
+    data = path.read_bytes()
+    try:
+        archive = torch.jit.load(io.BytesIO(data), map_location="cpu")
+        return dict(archive.state_dict())
+    except RuntimeError:
+        pass  # not TorchScript: a plain state_dict, which clip.load cannot take from a path
+    try:
+        obj = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise ModelUnavailable(f"{path} is neither a TorchScript archive nor a state_dict: {exc}") from exc
+    if isinstance(obj, dict) and isinstance(obj.get("state_dict"), dict):
+        obj = obj["state_dict"]
+    if not isinstance(obj, dict):
+        raise ModelUnavailable(f"{path} does not hold a state_dict")
+    state = {str(k).removeprefix("module."): v for k, v in obj.items()}
+    if "text_projection" not in state:
+        raise ModelUnavailable(f"{path} does not hold CLIP weights (no text_projection tensor)")
+    return state
+
+
+class ClipModel:
+    """A loaded CLIP model on one device, encoding images and texts into one space.
+
+    Encoding is serialised by a lock: two threads running the network at once
+    on the same device would only fight over it.
+    """
+
+    def __init__(self, network: torch.nn.Module, source: ModelSource, device: str) -> None:
+        self.network = network
+        self.source = source
+        self.device = device
+        self.dtype = next(network.parameters()).dtype
+        self.input_resolution: int = int(network.visual.input_resolution)
+        self.embed_dim: int = int(network.text_projection.shape[1])
+        self.logit_scale: float = float(network.logit_scale.exp().item())
+        self._lock = threading.Lock()
+
+    @property
+    def model_id(self) -> str:
+        return self.source.model_id
+
+    def encode_images(self, batch: np.ndarray) -> np.ndarray:
+        """Embed a (N, 3, R, R) float32 batch of preprocessed images."""
+        x = torch.from_numpy(batch).to(self.device, self.dtype)
+        with self._lock, torch.inference_mode():
+            feats = self.network.encode_image(x).float()
+        return _normalise(feats)
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
+        """Embed texts (longer than CLIP's 77 tokens are truncated)."""
+        tokens = clip.tokenize(texts, truncate=True).to(self.device)
+        with self._lock, torch.inference_mode():
+            feats = self.network.encode_text(tokens).float()
+        return _normalise(feats)
+
+
+def _normalise(feats: torch.Tensor) -> np.ndarray:
+    feats = feats / feats.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    return feats.cpu().numpy().astype(np.float32, copy=False)
+
+
+def load(spec: str, device_preference: str, cache_dir: Path) -> ClipModel:
+    """Load the model named by `spec` onto the configured device (fp16 on CUDA, fp32 elsewhere)."""
+    source = locate(spec, cache_dir)
+    device = resolve_device(device_preference)
+    try:
+        network = build_model(_state_dict_from_file(source.path))
+    except ModelUnavailable:
+        raise
+    except Exception as exc:
+        raise ModelUnavailable(f"cannot build a CLIP model from {source.path}: {exc}") from exc
+    # build_model leaves fp16 weights; only CUDA runs fp16 well
+    network = network.to(device)
+    if not device.startswith("cuda"):
+        network = network.float()
+    network.eval()
+    log.info("model %s (%s) on %s", source.display_name, source.model_id, device)
+    return ClipModel(network, source, device)

@@ -1,0 +1,140 @@
+"""Live file-system events (watchdog) translated into pipeline work.
+
+Creations and writes go through the debouncer; deletions and moves go
+straight to the writer, in order, as `Remove` and `Move` ops, so a renamed
+folder of 10,000 photos costs 10,000 metadata updates and no encoding.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import logging
+import os
+from collections.abc import Callable
+
+from watchdog.events import FileSystemEvent, FileSystemEventHandler
+from watchdog.observers import Observer
+from watchdog.observers.api import ObservedWatch
+
+from .messages import Move, Remove, WriterOp
+from .scan import Rules, root_state
+
+log = logging.getLogger(__name__)
+
+
+class _Handler(FileSystemEventHandler):
+    def __init__(self, watcher: Watcher) -> None:
+        self.w = watcher
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        try:
+            self.w.handle(event)
+        except Exception:  # the observer thread must survive anything one event does
+            log.exception("error handling %s", event)
+
+
+class Watcher:
+    """Watches the online roots and feeds their changes to the pipeline."""
+
+    def __init__(
+        self,
+        rules: Rules,
+        touch: Callable[[str], None],
+        send: Callable[[WriterOp], None],
+        scan_folder: Callable[[str], None],
+        root_changed: Callable[[str], None],
+    ) -> None:
+        self.rules = rules
+        self._touch = touch
+        self._send = send
+        self._scan_folder = scan_folder
+        self._root_changed = root_changed
+        self._observer = Observer()
+        self._handler = _Handler(self)
+        self._watches: dict[str, ObservedWatch] = {}
+
+    def start(self) -> None:
+        self._observer.start()
+
+    def stop(self) -> None:
+        self._observer.stop()
+        self._observer.join()
+
+    def watch(self, root: str) -> bool:
+        """Start watching a root; False (and a logged reason) if the OS refuses."""
+        if root in self._watches:
+            return True
+        try:
+            self._watches[root] = self._observer.schedule(self._handler, root, recursive=True)
+            return True
+        except OSError as exc:
+            if exc.errno == errno.ENOSPC:
+                log.warning(
+                    "cannot watch %s: the inotify watch limit is reached (raise fs.inotify.max_user_watches); "
+                    "changes there are found by periodic rescans instead",
+                    root,
+                )
+            else:
+                log.warning("cannot watch %s (%s); changes there are found by periodic rescans", root, exc)
+            return False
+
+    def unwatch(self, root: str) -> None:
+        watch = self._watches.pop(root, None)
+        if watch is not None:
+            with contextlib.suppress(KeyError, OSError):  # already gone with its unmounted file system
+                self._observer.unschedule(watch)
+
+    def watching(self, root: str) -> bool:
+        return root in self._watches
+
+    def handle(self, event: FileSystemEvent) -> None:
+        """Route one watchdog event."""
+        kind = event.event_type
+        src = os.fsdecode(event.src_path)
+        if kind in ("opened", "closed_no_write", "attrib"):
+            return
+        if kind in ("deleted", "moved") and src in self.rules.roots:
+            # the root itself vanished (unplugged, unmounted, renamed): keep its entries, mark it offline
+            self._root_changed(src)
+            return
+        if kind == "deleted":
+            self._deleted(src, event.is_directory)
+        elif kind == "moved":
+            self._moved(src, os.fsdecode(event.dest_path), event.is_directory)
+        elif event.is_directory:
+            if kind == "created":
+                self._scan_folder(src)  # a folder moved in from outside, or made and filled fast
+        elif self.rules.wanted(src):  # created, modified, closed
+            self._touch(src)
+
+    def _deleted(self, path: str, is_dir: bool) -> None:
+        root = self.rules.root_of(path)
+        if root is None:
+            return
+        if root_state(root) != "online":
+            self._root_changed(root)  # a deletion seen while the drive goes away is not a deletion
+            return
+        if is_dir:
+            if not self.rules.excluded(path):
+                self._send(Remove((), (path,)))
+        elif self.rules.wanted(path):
+            self._send(Remove((path,)))
+
+    def _moved(self, src: str, dest: str, is_dir: bool) -> None:
+        src_in = self.rules.root_of(src) is not None and not self.rules.excluded(src)
+        dest_in = self.rules.root_of(dest) is not None and not self.rules.excluded(dest)
+        if is_dir:
+            if src_in:
+                self._send(Move(src, dest, True) if dest_in else Remove((), (src,)))
+            if dest_in:
+                self._scan_folder(dest)  # picks up files that were pending or excluded before
+            return
+        src_wanted = src_in and self.rules.wanted(src)
+        dest_wanted = dest_in and self.rules.wanted(dest)
+        if src_wanted and dest_wanted:
+            self._send(Move(src, dest, False))
+        elif src_wanted:
+            self._send(Remove((src,)))
+        elif dest_wanted:
+            self._touch(dest)  # an editor's atomic save: temp file renamed over the photo

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install what the tests need and run the whole suite (this is what CI runs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. install/venv.sh
+ensure_venv "[test]"
+.venv/bin/ruff check .
+.venv/bin/python -m pytest "$@"

@@ -1,0 +1,73 @@
+"""Shared fixtures: hermetic dirs, the tiny CLIP fixture, shape images, thread-leak check."""
+
+from __future__ import annotations
+
+import random
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+sys.path.insert(0, str(FIXTURES))
+sys.path.insert(0, str(Path(__file__).parent))
+
+from helpers import SHAPES_MODEL  # noqa: E402
+from shapes import draw_shape  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads() -> Iterator[None]:
+    """Fail any test that leaves one of photosift's threads running (as watchdog's suite does)."""
+    yield
+    deadline = time.monotonic() + 5
+    while True:
+        leaked = [t.name for t in threading.enumerate() if t.name.startswith("photosift-") and t.is_alive()]
+        if not leaked or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert not leaked, f"threads leaked: {leaked}"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Point config, data and cache at a temp dir; returns those paths and a `photos` root."""
+    dirs = {
+        "config": tmp_path / "config.toml",
+        "data": tmp_path / "data",
+        "cache": tmp_path / "cache",
+        "photos": tmp_path / "photos",
+    }
+    dirs["photos"].mkdir()
+    monkeypatch.setenv("PHOTOSIFT_CONFIG", str(dirs["config"]))
+    monkeypatch.setenv("PHOTOSIFT_DATA_DIR", str(dirs["data"]))
+    monkeypatch.setenv("PHOTOSIFT_CACHE_DIR", str(dirs["cache"]))
+    return dirs
+
+
+@pytest.fixture(scope="session")
+def model():
+    """The trained tiny CLIP, loaded once."""
+    from photosift.daemon.model import load
+
+    return load(str(SHAPES_MODEL), "cpu", Path("/nonexistent-cache"))
+
+
+@pytest.fixture
+def make_shape() -> Callable[..., Path]:
+    """Write a shape picture: make_shape(folder, "blue", "star", name=None, fmt="PNG", size=128)."""
+    rng = random.Random(1234)
+    counter = iter(range(10_000))
+
+    def make(folder: Path, colour: str, shape: str, name: str | None = None, fmt: str = "PNG",
+             size: int = 128) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        ext = {"PNG": "png", "JPEG": "jpg", "WEBP": "webp"}[fmt]
+        path = folder / (name or f"{colour}-{shape}-{next(counter)}.{ext}")
+        draw_shape(colour, shape, size, rng).image.save(path, fmt)
+        return path
+
+    return make

@@ -1,0 +1,83 @@
+"""Configuration: defaults, validation of every key at once, did-you-mean, exit code 2."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import photosift_cmd
+from photosift.daemon import paths
+from photosift.daemon.config import DEFAULT_EXCLUDE, load
+from photosift.daemon.errors import ConfigError
+
+
+def test_defaults_when_the_file_does_not_exist(env: dict[str, Path]) -> None:
+    config = load()
+    assert config.model == "ViT-B/32"
+    assert config.device == "auto"
+    assert config.store == ""
+    assert config.folders == (paths.default_pictures_dir(),)
+    for pattern in (".*", "._*", "@eaDir", ".thumbnails"):
+        assert pattern in DEFAULT_EXCLUDE
+    assert "does not exist" in config.source
+
+
+def test_environment_overrides_locations(env: dict[str, Path]) -> None:
+    assert paths.config_file() == env["config"]
+    assert paths.data_dir() == env["data"]
+    assert paths.cache_dir() == env["cache"]
+
+
+def test_values_are_read_and_normalised(env: dict[str, Path]) -> None:
+    env["config"].write_text(
+        'folders = ["~/Photos", "/srv/pics"]\nextensions = [".JPG", "png"]\nbatch_size = 8\n'
+        'log_level = "DEBUG"\nstore = "http://localhost:8000"\nrescan_interval = 0\n'
+    )
+    config = load()
+    assert config.folders == (Path("~/Photos").expanduser(), Path("/srv/pics"))
+    assert config.extensions == ("jpg", "png")
+    assert config.batch_size == 8
+    assert config.log_level == "debug"
+    assert config.store == "http://localhost:8000"
+    assert config.rescan_interval == 0.0
+
+
+def test_every_problem_is_reported_at_once(env: dict[str, Path]) -> None:
+    env["config"].write_text(
+        'exlude = ["*.tmp"]\nbatch_size = "big"\ndevice = "gpu"\nfolders = []\nstore = "chroma.local"\nfoo = 1\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load()
+    problems = info.value.problems
+    assert len(problems) == 6
+    text = str(info.value)
+    assert 'unknown key "exlude" (did you mean "exclude"?)' in text
+    assert '"batch_size" must be an integer from 1 to 1024' in text
+    assert '"device" must be' in text and "'gpu'" in text
+    assert '"folders" must be a non-empty list' in text
+    assert '"store" must be empty' in text
+    assert 'unknown key "foo" (known keys:' in text
+    assert str(env["config"]) in text
+
+
+def test_invalid_toml_names_the_file_and_line(env: dict[str, Path]) -> None:
+    env["config"].write_text('model = "ViT-B/32"\nbatch_size = = 3\n')
+    with pytest.raises(ConfigError) as info:
+        load()
+    assert "not valid TOML" in str(info.value) and "line 2" in str(info.value)
+
+
+def test_bool_is_not_an_integer(env: dict[str, Path]) -> None:
+    env["config"].write_text("batch_size = true\n")
+    with pytest.raises(ConfigError):
+        load()
+
+
+def test_cli_exits_2_listing_all_problems(env: dict[str, Path]) -> None:
+    env["config"].write_text('modle = "x"\nbatch_size = 0\n')
+    proc = subprocess.run(photosift_cmd("status"), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert 'did you mean "model"' in proc.stderr
+    assert '"batch_size" must be' in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,103 @@
+"""The real `photosift daemon` process: signals, kill -9, the single-writer lock, and the CLI around it."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from helpers import photosift_cmd, wait_for, write_config
+from photosift.daemon.model import load
+from photosift.daemon.query import search
+from photosift.daemon.store import Store
+
+
+def read_status(env: dict[str, Path]) -> dict | None:
+    try:
+        return json.loads((env["data"] / "status.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+@pytest.fixture
+def daemons() -> Iterator[Callable[..., subprocess.Popen]]:
+    """Start `photosift daemon` subprocesses; any left running are killed at the end."""
+    procs: list[subprocess.Popen] = []
+
+    def start() -> subprocess.Popen:
+        proc = subprocess.Popen(photosift_cmd("daemon"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+
+
+def open_store(env: dict[str, Path]) -> tuple[Store, object]:
+    from helpers import SHAPES_MODEL
+
+    model = load(str(SHAPES_MODEL), "cpu", env["cache"])
+    return Store.open("", env["data"], model.model_id, model.embed_dim), model
+
+
+def test_kill_9_mid_indexing_then_restart_yields_every_file_once(
+    env: dict[str, Path], make_shape: Callable[..., Path], daemons: Callable[..., subprocess.Popen]
+) -> None:
+    photos = env["photos"]
+    colours, shapes = ["red", "green", "blue", "yellow"], ["circle", "square", "triangle", "star"]
+    files = {make_shape(photos / f"d{i % 4}", colours[i % 4], shapes[(i // 4) % 4], size=512) for i in range(120)}
+    write_config(env["config"], folders=[str(photos)], batch_size=4, decode_workers=1, rescan_interval=0)
+
+    first = daemons()
+    wait_for(lambda: (s := read_status(env)) and s["indexed"] >= 8 and s["queued"] + s["scans_pending"] > 0, 120)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    partial = read_status(env)
+    assert partial is not None and partial["indexed"] < len(files)
+
+    second = daemons()
+    wait_for(lambda: (s := read_status(env)) and s["pid"] == second.pid and s["indexed"] == len(files)
+             and s["queued"] == 0 and s["scans_pending"] == 0, 240)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(60) == 0  # a clean stop on SIGTERM
+    assert not (env["data"] / "status.json").exists()
+
+    store, model = open_store(env)
+    try:
+        records = list(store.records())
+        assert store.count() == len(files)
+        assert sorted(r.path for r in records) == sorted(str(p) for p in files)  # each exactly once
+        hits = search(model, store, "a yellow star", 5)  # type: ignore[arg-type]
+        assert all("yellow-star" in Path(h.record.path).name for h in hits)
+    finally:
+        store.close()
+
+
+def test_second_daemon_exits_at_once_and_cli_defers_to_the_first(
+    env: dict[str, Path], make_shape: Callable[..., Path], daemons: Callable[..., subprocess.Popen]
+) -> None:
+    make_shape(env["photos"], "blue", "star")
+    write_config(env["config"], folders=[str(env["photos"])])
+    first = daemons()
+    wait_for(lambda: (s := read_status(env)) and s["indexed"] == 1, 120)
+
+    second = daemons()
+    _out, err = second.communicate(timeout=60)
+    assert second.returncode == 3
+    assert f"another photosift process (pid {first.pid} (daemon))" in err
+
+    status = subprocess.run(photosift_cmd("status", "--json"), capture_output=True, text=True, timeout=60)
+    assert status.returncode == 0
+    assert json.loads(status.stdout)["indexed"] == 1
+    found = subprocess.run(photosift_cmd("search", "a blue star"), capture_output=True, text=True, timeout=60)
+    assert found.returncode == 3
+    assert "daemon" in found.stderr and "owns the index" in found.stderr
+
+    first.send_signal(signal.SIGINT)
+    assert first.wait(60) == 0

@@ -1,0 +1,213 @@
+"""Decoding: the draft-mode fast path against clip's reference, orientation, formats, bad files."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import matplotlib.cbook
+import numpy as np
+import pytest
+import skimage
+import tifffile
+from photosift.daemon.decode import (
+    NEUTRAL_BACKGROUND,
+    Limits,
+    decode_file,
+    normalise,
+    open_image,
+    to_pixels,
+)
+from photosift.daemon.errors import DecodeError
+from PIL import Image
+from skimage import data
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UserWarning)
+    import clip
+
+SKIMAGE_DATA = Path(skimage.__file__).parent / "data"
+PHOTOS = {
+    "astronaut": data.astronaut,
+    "chelsea": data.chelsea,
+    "coffee": data.coffee,
+    "rocket": data.rocket,
+    "motorcycle": lambda: data.stereo_motorcycle()[0],
+    "grace_hopper": lambda: np.asarray(Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg"))),
+}
+
+
+def big_jpeg(tmp_path: Path, name: str, width: int = 4000) -> Path:
+    """A real photo upscaled to a camera-sized JPEG (4000 px wide, about 10-12 MP)."""
+    arr = PHOTOS[name]()
+    img = Image.fromarray(arr).convert("RGB")
+    img = img.resize((width, round(width * img.height / img.width)), Image.Resampling.BICUBIC)
+    path = tmp_path / f"{name}.jpg"
+    img.save(path, quality=92)
+    return path
+
+
+@pytest.mark.parametrize("name", sorted(PHOTOS))
+def test_fast_path_matches_clip_preprocessing(tmp_path: Path, name: str) -> None:
+    """Draft-mode decoding stays within a stated tolerance of clip's full-resolution preprocessing.
+
+    Tolerance, in normalised units (the tensor spans about -1.8..2.1): mean absolute
+    difference <= 0.02 and 99th percentile <= 0.15. Draft mode decodes 1/4 or 1/8
+    scale inside libjpeg, which differs from a bicubic downscale of the full image
+    only in the last bit of fine texture.
+    """
+    path = big_jpeg(tmp_path, name)
+    img, width, height = open_image(path, 224, Limits())
+    assert img.size[0] < width / 2, "draft mode should have reduced the decode"
+    assert min(img.size) >= 2 * 224, "never below twice the model's input size"
+    fast = to_pixels(img, 224, (width, height))
+    reference = clip.clip._transform(224)(Image.open(path)).numpy()
+    diff = np.abs(fast - reference)
+    assert fast.shape == reference.shape == (3, 224, 224)
+    assert diff.mean() <= 0.02, diff.mean()
+    assert np.percentile(diff, 99) <= 0.15, np.percentile(diff, 99)
+
+
+def test_fast_path_embeds_like_the_reference(tmp_path: Path, model) -> None:
+    path = big_jpeg(tmp_path, "chelsea")
+    size = model.input_resolution
+    fast = decode_file(str(path), size, Limits()).pixels
+    reference = clip.clip._transform(size)(Image.open(path)).numpy()
+    a, b = model.encode_images(np.stack([fast, reference]))
+    assert float(a @ b) > 0.99
+
+
+def test_exif_orientation_is_applied(tmp_path: Path) -> None:
+    upright = Image.fromarray(data.chelsea())  # 451 x 300, landscape
+    upright_path = tmp_path / "upright.jpg"
+    upright.save(upright_path, quality=95)
+    # stored rotated, with orientation 6 ("rotate 90 CW to view"), as phones write it
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rotated_path = tmp_path / "rotated.jpg"
+    stored.save(rotated_path, quality=95, exif=exif.tobytes())
+    a = decode_file(str(upright_path), 224, Limits())
+    b = decode_file(str(rotated_path), 224, Limits())
+    assert (b.width, b.height) == (451, 300)
+    assert np.abs(a.pixels - b.pixels).mean() < 0.03
+
+
+def test_taken_at_from_exif_else_mtime(tmp_path: Path) -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2021:07:14 09:30:00"
+    exif.get_ifd(0x8769)[0x9011] = "+02:00"
+    with_date = tmp_path / "dated.jpg"
+    Image.fromarray(data.coffee()).save(with_date, exif=exif.tobytes())
+    assert decode_file(str(with_date), 64, Limits()).taken_at == 1626247800  # 07:30 UTC
+    plain = tmp_path / "plain.png"
+    Image.fromarray(data.coffee()).save(plain)
+    decoded = decode_file(str(plain), 64, Limits())
+    assert decoded.taken_at == plain.stat().st_mtime_ns // 1_000_000_000
+
+
+@pytest.mark.parametrize("fmt,ext", [("PNG", "png"), ("JPEG", "jpg"), ("WEBP", "webp"), ("GIF", "gif"),
+                                     ("BMP", "bmp"), ("TIFF", "tif")])
+def test_common_formats_decode(tmp_path: Path, fmt: str, ext: str) -> None:
+    path = tmp_path / f"rocket.{ext}"
+    Image.fromarray(data.rocket()).save(path, fmt)
+    decoded = decode_file(str(path), 224, Limits())
+    assert decoded.pixels.shape == (3, 224, 224)
+    assert (decoded.width, decoded.height) == (640, 427)
+
+
+def test_type_is_decided_by_content_not_extension(tmp_path: Path) -> None:
+    png_named_jpg = tmp_path / "really-a-png.JPG"
+    Image.fromarray(data.astronaut()).save(png_named_jpg, "PNG")
+    assert decode_file(str(png_named_jpg), 64, Limits()).width == 512
+    text_named_jpg = tmp_path / "notes.jpg"
+    text_named_jpg.write_text("this is not a picture")
+    with pytest.raises(DecodeError, match="not a supported image"):
+        decode_file(str(text_named_jpg), 64, Limits())
+
+
+def test_animated_gif_and_multipage_tiff_from_skimage() -> None:
+    gif = SKIMAGE_DATA / "no_time_for_that_tiny.gif"
+    assert Image.open(gif).n_frames > 1
+    assert decode_file(str(gif), 64, Limits()).pixels.shape == (3, 64, 64)
+    for name in ("multipage.tif", "multipage_rgb.tif"):  # the second is planar RGB, which Pillow cannot read
+        tif = SKIMAGE_DATA / name
+        with tifffile.TiffFile(tif) as t:
+            assert len(t.pages) > 1
+        assert decode_file(str(tif), 64, Limits()).pixels.shape == (3, 64, 64)
+
+
+def test_cmyk_jpeg_converts_to_the_same_colours(tmp_path: Path) -> None:
+    rgb = Image.fromarray(data.coffee())
+    rgb_path, cmyk_path = tmp_path / "rgb.jpg", tmp_path / "cmyk.jpg"
+    rgb.save(rgb_path, quality=95)
+    rgb.convert("CMYK").save(cmyk_path, quality=95)
+    a = decode_file(str(rgb_path), 64, Limits()).pixels
+    b = decode_file(str(cmyk_path), 64, Limits()).pixels
+    assert np.abs(a - b).mean() < 0.1
+
+
+def test_16_bit_png_keeps_its_tones(tmp_path: Path) -> None:
+    gray8 = data.camera()  # uint8
+    path16 = tmp_path / "camera16.png"
+    Image.fromarray(gray8.astype(np.uint16) * 257).save(path16)
+    assert Image.open(path16).mode.startswith("I")
+    path8 = tmp_path / "camera8.png"
+    Image.fromarray(gray8).save(path8)
+    a = decode_file(str(path16), 64, Limits()).pixels
+    b = decode_file(str(path8), 64, Limits()).pixels
+    assert np.abs(a - b).max() < 0.02  # a naive convert("L") would clip everything to white
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P"])
+def test_transparent_areas_become_the_neutral_background(tmp_path: Path, mode: str) -> None:
+    img = Image.new("RGBA", (100, 100), (255, 0, 0, 0))  # fully transparent red
+    img.paste((0, 0, 255, 255), (40, 40, 60, 60))
+    if mode == "LA":
+        img = img.convert("LA")
+    elif mode == "P":
+        img = img.convert("P", palette=Image.Palette.ADAPTIVE, colors=8)
+        img.info["transparency"] = img.getpixel((0, 0))
+    path = tmp_path / f"alpha-{mode}.png"
+    img.save(path, transparency=img.info.get("transparency")) if mode == "P" else img.save(path)
+    pixels = decode_file(str(path), 64, Limits()).pixels
+    neutral = normalise(Image.new("RGB", (1, 1), NEUTRAL_BACKGROUND))[:, 0, 0]
+    assert np.allclose(pixels[:, 2, 2], neutral, atol=0.02)  # a corner: transparent
+    assert not np.allclose(pixels[:, 32, 32], neutral, atol=0.2)  # the centre: opaque
+
+
+def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
+    # 30000 x 30000 of one colour compresses to a small PNG but would need 2.7 GB to decode
+    bomb = tmp_path / "bomb.png"
+    Image.new("L", (30000, 30000)).save(bomb, optimize=False)
+    assert bomb.stat().st_size < 5_000_000
+    with pytest.raises(DecodeError, match="decompression bomb") as info:
+        decode_file(str(bomb), 224, Limits(max_pixels=100_000_000))
+    assert "30000x30000" in info.value.reason
+
+
+def test_a_large_jpeg_is_judged_by_its_draft_size(tmp_path: Path) -> None:
+    path = big_jpeg(tmp_path, "rocket", width=6000)  # 24 MP declared, decoded at 1/8
+    decoded = decode_file(str(path), 224, Limits(max_pixels=2_000_000))
+    assert decoded.width == 6000
+
+
+def test_truncated_jpeg_gives_a_reason(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buf, "JPEG")
+    path = tmp_path / "cut.jpg"
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+    with pytest.raises(DecodeError, match="corrupt or truncated"):
+        decode_file(str(path), 64, Limits())
+
+
+def test_empty_and_oversized_files(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jpg"
+    empty.touch()
+    with pytest.raises(DecodeError, match="empty file"):
+        decode_file(str(empty), 64, Limits())
+    big = tmp_path / "big.png"
+    Image.fromarray(data.astronaut()).save(big)
+    with pytest.raises(DecodeError, match="over the 0 MB limit"):
+        decode_file(str(big), 64, Limits(max_file_bytes=1000))

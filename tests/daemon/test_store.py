@@ -1,0 +1,103 @@
+"""The Chroma store: a real PersistentClient in a temp dir."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+from photosift.daemon.errors import StoreError
+from photosift.daemon.store import HNSW, FileRecord, Store, record_id
+
+
+def rec(path: str, **kw: object) -> FileRecord:
+    base = dict(path=path, root="/r", size=10, mtime_ns=1_700_000_000_123_456_789, content_hash="h" + path,
+                width=4000, height=3000, taken_at=1_700_000_000, model="mmm")
+    base.update(kw)
+    return FileRecord(**base)  # type: ignore[arg-type]
+
+
+def unit(rng: np.random.Generator, n: int, d: int = 8) -> np.ndarray:
+    v = rng.normal(size=(n, d)).astype(np.float32)
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    s = Store.open("", tmp_path, "mmm", 8)
+    yield s
+    s.close()
+
+
+def test_upsert_query_and_metadata_roundtrip(store: Store) -> None:
+    rng = np.random.default_rng(0)
+    vecs = unit(rng, 3)
+    records = [rec("/r/a.jpg"), rec("/r/b.jpg"), rec("/r/ü ß.jpg")]
+    store.upsert(records, vecs)
+    assert store.count() == 3
+    hits = store.query(vecs[1], 2)
+    assert hits[0].record == records[1]  # 64-bit mtime_ns and unicode paths survive
+    assert hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert store.get("/r/a.jpg") == records[0]
+    assert store.get("/r/none.jpg") is None
+
+
+def test_ids_are_stable_so_rewrites_replace(store: Store) -> None:
+    rng = np.random.default_rng(1)
+    store.upsert([rec("/r/a.jpg")], unit(rng, 1))
+    store.upsert([rec("/r/a.jpg", size=11)], unit(rng, 1))
+    assert store.count() == 1
+    assert store.get("/r/a.jpg").size == 11  # type: ignore[union-attr]
+    assert record_id("/r/a.jpg") == record_id("/r/a.jpg") != record_id("/r/b.jpg")
+
+
+def test_records_pages_through_everything(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("photosift.daemon.store.PAGE", 7)
+    rng = np.random.default_rng(2)
+    records = [rec(f"/r/{i:03d}.jpg") for i in range(30)]
+    store.upsert(records, unit(rng, 30))
+    assert sorted(r.path for r in store.records()) == sorted(r.path for r in records)
+
+
+def test_delete_and_embeddings(store: Store) -> None:
+    rng = np.random.default_rng(3)
+    vecs = unit(rng, 2)
+    store.upsert([rec("/r/a.jpg"), rec("/r/b.jpg")], vecs)
+    got = store.embeddings(["/r/a.jpg", "/r/zzz.jpg"])
+    assert list(got) == ["/r/a.jpg"] and np.allclose(got["/r/a.jpg"], vecs[0], atol=1e-6)
+    store.delete(["/r/a.jpg"])
+    assert store.count() == 1
+
+
+def test_persists_and_collections_are_per_model(tmp_path: Path) -> None:
+    rng = np.random.default_rng(4)
+    a = Store.open("", tmp_path, "model-a", 8)
+    a.upsert([rec("/r/a.jpg", model="model-a")], unit(rng, 1))
+    a.close()
+    b = Store.open("", tmp_path, "model-b", 8)
+    assert b.count() == 0  # another model never sees model-a's embeddings
+    b.close()
+    again = Store.open("", tmp_path, "model-a", 8)
+    assert again.count() == 1
+    again.close()
+    assert Store.open_existing("", tmp_path, "model-c") is None
+
+
+def test_collection_is_cosine_with_our_hnsw_settings(store: Store) -> None:
+    config = store._collection.configuration
+    hnsw = config.get("hnsw") or {}
+    assert hnsw.get("space") == "cosine"
+    assert hnsw.get("max_neighbors") == HNSW["max_neighbors"]
+    assert hnsw.get("ef_search") == HNSW["ef_search"]
+
+
+def test_schema_mismatch_is_a_clear_error(tmp_path: Path) -> None:
+    Store.open("", tmp_path, "mmm", 8).close()
+    with pytest.raises(StoreError, match="another photosift schema"):
+        Store.open("", tmp_path, "mmm", 16)
+
+
+def test_record_is_frozen() -> None:
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rec("/r/a.jpg").size = 3  # type: ignore[misc]

@@ -1,0 +1,45 @@
+"""A real Engine on real temp folders for tests, with an encoder call counter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from photosift.daemon.config import Config
+from photosift.daemon.engine import Engine
+from photosift.daemon.model import ClipModel
+
+
+class CountingModel:
+    """The real tiny CLIP, counting how many images it has encoded (re-encoding is what we must avoid)."""
+
+    def __init__(self, model: ClipModel) -> None:
+        self._model = model
+        self.images_encoded = 0
+
+    def encode_images(self, batch: np.ndarray) -> np.ndarray:
+        self.images_encoded += len(batch)
+        return self._model.encode_images(batch)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+
+def make_engine(env: dict[str, Path], model: CountingModel, watch: bool = True, **overrides: Any) -> Engine:
+    settings: dict[str, Any] = dict(
+        folders=(env["photos"],), model="unused: the model is passed in", debounce_seconds=0.3,
+        rescan_interval=0.0, decode_workers=2, batch_size=8,
+    )
+    settings.update(overrides)
+    return Engine(Config(**settings), env["data"], env["cache"], watch=watch, model=model)  # type: ignore[arg-type]
+
+
+def indexed_paths(engine: Engine) -> set[str]:
+    """The paths in the store itself (not only the in-memory catalog)."""
+    return {r.path for r in engine.store.records()}
+
+
+def settled(engine: Engine) -> bool:
+    status = engine.status()
+    return status["queued"] == 0 and status["scans_pending"] == 0

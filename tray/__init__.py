@@ -1,0 +1,1 @@
+"""The system-tray app: a client of the daemon's API (not built yet)."""
