@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from photosift.daemon import store as store_module
 from photosift.daemon.store import FileRecord, Store
 

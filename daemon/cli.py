@@ -84,6 +84,7 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
         return 2
     engine = Engine(config, paths.data_dir(), paths.cache_dir(), roots=folders, watch=False)
     engine.start(initial_scan=False)
+    started = time.perf_counter()  # after the model has loaded: the rate is the indexing rate
     try:
         with tqdm(total=0, unit="img", disable=args.quiet, desc="indexing") as bar:
             done = threading.Event()
@@ -105,15 +106,21 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
             worker.join()
             bar.n = bar.total or 0
             bar.refresh()
+        seconds = time.perf_counter() - started
+        encoded = engine.pipeline.indexed_since_start
         status = engine.status()
     finally:
         engine.stop()
+    status["encoded"] = encoded
+    status["seconds"] = round(seconds, 3)
+    status["images_per_second"] = round(encoded / seconds, 2) if seconds > 0 else 0.0
     if args.json:
         _print_json(status)
     else:
         offline = [r for r in status["roots"] if r["state"] != "online"]
         print(f"{status['indexed']} images indexed, {status['failed']} failed"
-              + (f", {len(offline)} folder(s) offline" if offline else ""))
+              + (f", {len(offline)} folder(s) offline" if offline else "")
+              + f" ({encoded} encoded in {seconds:.1f} s, {status['images_per_second']:.1f} images/s)")
         for f in status["failures"][:10]:
             print(f"  failed: {f['path']}: {f['reason']}")
     return 0

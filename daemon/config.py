@@ -42,7 +42,7 @@ class Config:
     log_level: str = "info"
     rescan_interval: float = 3600.0
     debounce_seconds: float = 2.0
-    decode_workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    decode_workers: int = 0  # 0 = auto: see `decode_threads`
     max_pixels: int = 120_000_000
     max_file_mb: int = 1024
     decode_timeout: float = 60.0
@@ -51,6 +51,15 @@ class Config:
     @classmethod
     def defaults(cls) -> Config:
         return cls()
+
+
+def decode_threads(configured: int, device: str) -> int:
+    """How many decode threads to run: the configured number, or by default every core when the
+    encoder runs on the CPU (they take turns with it) and all but one beside a GPU (they run alongside it)."""
+    if configured:
+        return configured
+    cores = os.cpu_count() or 2
+    return cores if device == "cpu" else max(1, min(32, cores - 1))
 
 
 def _is_int(v: Any) -> bool:
@@ -95,7 +104,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
         "seconds between rescans (0 = never, else at least 10)",
     ),
     "debounce_seconds": (lambda v: _is_number(v) and 0 <= v <= 600, "seconds from 0 to 600"),
-    "decode_workers": (lambda v: _is_int(v) and 1 <= v <= 64, "an integer from 1 to 64"),
+    "decode_workers": (lambda v: _is_int(v) and 0 <= v <= 64, "an integer from 0 (auto) to 64"),
     "max_pixels": (lambda v: _is_int(v) and v >= 1_000_000, "an integer of at least 1000000"),
     "max_file_mb": (lambda v: _is_int(v) and v >= 1, "a positive integer (megabytes)"),
     "decode_timeout": (lambda v: _is_number(v) and v > 0, "a positive number of seconds"),

@@ -91,12 +91,16 @@ class Decoded:
 
 
 def content_hash(path: Path | str) -> str:
-    """BLAKE2b-128 of the file's bytes: how a moved or copied file is recognised."""
-    h = hashlib.blake2b(digest_size=16)
+    """SHA-256 of the file's bytes (first 128 bits, hex): how a moved or copied file is recognised.
+
+    SHA-256 rather than BLAKE2b because OpenSSL's runs on the CPU's SHA
+    instructions: 2-3x faster here, and hashing is on the indexing hot path.
+    """
+    h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
-    return h.hexdigest()
+    return h.hexdigest()[:32]
 
 
 def _taken_at(img: Image.Image, fallback: int) -> int:
@@ -146,7 +150,10 @@ def resize_crop(img: Image.Image, size: int, full_size: tuple[int, int] | None =
     if short != size or img.size != (w, h):
         new_short, new_long = size, int(size * long / short)
         new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-        img = img.resize((new_w, new_h), Image.Resampling.BICUBIC)
+        # reducing_gap: an exact box reduction by an integer factor first, then bicubic over
+        # the remaining factor of at least 1.5; half the cost of a plain bicubic from a draft-
+        # sized image, within the tolerance test_fast_path_matches_clip_preprocessing states
+        img = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=1.5)
     w, h = img.size
     top = round((h - size) / 2.0)
     left = round((w - size) / 2.0)

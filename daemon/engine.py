@@ -18,7 +18,7 @@ from typing import Any
 
 from . import __version__, reconcile
 from .catalog import Catalog
-from .config import Config
+from .config import Config, decode_threads
 from .debounce import Debouncer
 from .decode import Limits
 from .ledger import Ledger
@@ -91,7 +91,13 @@ class Engine:
         self.writer = Writer(self.store, self.catalog, self.ledger, self.rules, self.debouncer.touch)
         limits = Limits(self.config.max_pixels, self.config.max_file_mb << 20)
         stages = Stages(self.model, self.store, self.catalog, self.ledger, self.rules, limits, self.debouncer.touch)
-        self.pipeline = Pipeline(stages, self.writer, self.config.batch_size, self.config.decode_workers)
+        self.pipeline = Pipeline(
+            stages,
+            self.writer,
+            self.config.batch_size,
+            decode_threads(self.config.decode_workers, self.model.device),
+            exclusive_encode=self.model.device == "cpu",
+        )
         self.pipeline.start()
         self._started.append("pipeline")
         self.debouncer.start()

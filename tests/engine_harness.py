@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from photosift.daemon.config import Config
 from photosift.daemon.engine import Engine
 from photosift.daemon.model import ClipModel
@@ -29,7 +30,7 @@ class CountingModel:
 def make_engine(env: dict[str, Path], model: CountingModel, watch: bool = True, **overrides: Any) -> Engine:
     settings: dict[str, Any] = dict(
         folders=(env["photos"],), model="unused: the model is passed in", debounce_seconds=0.3,
-        rescan_interval=0.0, decode_workers=2, batch_size=8,
+        rescan_interval=0.0, decode_workers=0, batch_size=8,
     )
     settings.update(overrides)
     return Engine(Config(**settings), env["data"], env["cache"], watch=watch, model=model)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from helpers import photosift_cmd
+
 from photosift.daemon import paths
 from photosift.daemon.config import DEFAULT_EXCLUDE, load
 from photosift.daemon.errors import ConfigError

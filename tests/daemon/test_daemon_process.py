@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from helpers import photosift_cmd, wait_for, write_config
+
 from photosift.daemon.model import load
 from photosift.daemon.query import search
 from photosift.daemon.store import Store

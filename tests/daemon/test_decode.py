@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 import skimage
 import tifffile
+from PIL import Image
+from skimage import data
+
 from photosift.daemon.decode import (
     NEUTRAL_BACKGROUND,
     Limits,
@@ -20,8 +23,6 @@ from photosift.daemon.decode import (
     to_pixels,
 )
 from photosift.daemon.errors import DecodeError
-from PIL import Image
-from skimage import data
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from engine_harness import CountingModel, indexed_paths, make_engine, settled
 from helpers import wait_for
+
 from photosift.daemon.engine import Engine
 from photosift.daemon.query import search
 

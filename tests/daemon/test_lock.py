@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from photosift.daemon.errors import StoreLocked
 from photosift.daemon.lock import DataDirLock
 

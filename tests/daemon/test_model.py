@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from helpers import SHAPES_MODEL
+
 from photosift.daemon.decode import normalise
 from photosift.daemon.errors import ModelUnavailable
 from photosift.daemon.model import load, locate, model_id_for, resolve_device

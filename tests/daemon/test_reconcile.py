@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from engine_harness import CountingModel, indexed_paths, make_engine
+
 from photosift.daemon.engine import Engine
 from photosift.daemon.ledger import Ledger
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from photosift.daemon.errors import StoreError
 from photosift.daemon.store import HNSW, FileRecord, Store, record_id
 
