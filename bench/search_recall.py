@@ -23,13 +23,28 @@ from photosift.daemon import store as store_module
 from photosift.daemon.store import FileRecord, Store
 
 
-def clustered(rng: np.random.Generator, n: int, dim: int, clusters: int, spread: float) -> np.ndarray:
-    centres = rng.normal(size=(clusters, dim)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+def clustered(seed: int, n: int, dim: int, clusters: int, spread: float, intrinsic: int) -> np.ndarray:
+    """Unit vectors in `clusters` subjects of Zipf-distributed sizes.
+
+    Like CLIP embeddings, every vector shares a common direction, and a subject
+    varies along a few directions of its own (`intrinsic` of them) rather than
+    in all 512 at once; `intrinsic = dim` gives isotropic clusters instead.
+    """
+    rng = np.random.default_rng(0)  # the library's subjects are fixed; `seed` draws points from them
+    common = _unit(rng.normal(size=dim).astype(np.float32))
+    centres = _unit(_unit(rng.normal(size=(clusters, dim)).astype(np.float32)) + common)  # pairwise cos ~0.5
+    bases = _unit(rng.normal(size=(clusters, intrinsic, dim)).astype(np.float32))
     sizes = rng.zipf(1.6, size=clusters).astype(np.float64)  # a few big subjects, many small ones
-    which = rng.choice(clusters, size=n, p=sizes / sizes.sum())
-    vecs = centres[which] + spread * rng.normal(size=(n, dim)).astype(np.float32) / np.sqrt(dim)
-    return vecs / np.linalg.norm(vecs, axis=1, keepdims=True)
+    draw = np.random.default_rng(seed)
+    which = draw.choice(clusters, size=n, p=sizes / sizes.sum())
+    z = draw.normal(size=(n, intrinsic)).astype(np.float32) * spread / np.sqrt(intrinsic)
+    vecs = centres[which] + np.einsum("ni,nid->nd", z, bases[which])  # |noise| ~ spread
+    vecs += 0.1 * spread * _unit(draw.normal(size=(n, dim)).astype(np.float32))
+    return _unit(vecs)
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / np.linalg.norm(v, axis=-1, keepdims=True)
 
 
 def main() -> None:
@@ -38,15 +53,19 @@ def main() -> None:
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--dim", type=int, default=512)
     ap.add_argument("--clusters", type=int, default=500)
+    ap.add_argument("--spread", type=float, default=0.6, help="how far a subject's vectors spread")
+    ap.add_argument("--intrinsic", type=int, default=32, help="directions a subject varies along")
     ap.add_argument("--chroma-defaults", action="store_true", help="use Chroma's default HNSW parameters")
     args = ap.parse_args()
 
     if args.chroma_defaults:
         store_module.HNSW = {"space": "cosine"}
     print(f"HNSW settings: {store_module.HNSW}")
-    rng = np.random.default_rng(7)
-    data = clustered(rng, args.size, args.dim, args.clusters, spread=0.6)
-    queries = clustered(np.random.default_rng(8), args.queries, args.dim, args.clusters, spread=0.6)
+    data = clustered(7, args.size, args.dim, args.clusters, args.spread, args.intrinsic)
+    queries = clustered(8, args.queries, args.dim, args.clusters, args.spread, args.intrinsic)
+    sims = data[:2000] @ data[:2000].T
+    print(f"mean cosine between random vectors: {sims[np.triu_indices(2000, 1)].mean():.2f}; "
+          f"mean top-10 cosine of a query: {np.sort(queries @ data.T, axis=1)[:, -10:].mean():.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         store = Store.open("", Path(tmp), "bench-recall", args.dim)
         t0 = time.perf_counter()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from .decode import FileStat
@@ -23,22 +23,25 @@ class Catalog:
         self._lock = threading.Lock()
         self._by_path: dict[str, FileRecord] = {}
         self._by_hash: dict[str, set[str]] = defaultdict(set)
+        self._per_root: Counter[str] = Counter()
         for record in records:
             self._add(record)
 
     def _add(self, record: FileRecord) -> None:
         old = self._by_path.get(record.path)
         if old is not None:
-            self._discard_hash(old)
+            self._forget(old)
         self._by_path[record.path] = record
         self._by_hash[record.content_hash].add(record.path)
+        self._per_root[record.root] += 1
 
-    def _discard_hash(self, record: FileRecord) -> None:
+    def _forget(self, record: FileRecord) -> None:
         paths = self._by_hash.get(record.content_hash)
         if paths is not None:
             paths.discard(record.path)
             if not paths:
                 del self._by_hash[record.content_hash]
+        self._per_root[record.root] -= 1
 
     def put(self, records: Iterable[FileRecord]) -> None:
         with self._lock:
@@ -50,7 +53,7 @@ class Catalog:
             for path in paths:
                 record = self._by_path.pop(path, None)
                 if record is not None:
-                    self._discard_hash(record)
+                    self._forget(record)
 
     def get(self, path: str) -> FileRecord | None:
         with self._lock:
@@ -75,6 +78,11 @@ class Catalog:
         prefix = folder.rstrip(os.sep) + os.sep
         with self._lock:
             return [p for p in self._by_path if p.startswith(prefix)]
+
+    def count_in_root(self, root: str) -> int:
+        """How many indexed files were indexed under the root `root` (cheap: kept as a counter)."""
+        with self._lock:
+            return self._per_root[root]
 
     def __len__(self) -> int:
         with self._lock:

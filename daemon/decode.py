@@ -247,8 +247,11 @@ def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> tuple[
         raise DecodeError(f"corrupt or truncated image: {exc}") from exc
 
 
-def decode_file(path: str, size: int, limits: Limits) -> Decoded:
-    """Read, check and preprocess one file. Raises DecodeError with a human reason."""
+def decode_file(path: str, size: int, limits: Limits, digest: str | None = None) -> Decoded:
+    """Read, check and preprocess one file. Raises DecodeError with a human reason.
+
+    `digest` is the file's `content_hash` when the caller has already computed it.
+    """
     try:
         before = FileStat.of(path)
         if before.size > limits.max_file_bytes:
@@ -257,7 +260,7 @@ def decode_file(path: str, size: int, limits: Limits) -> Decoded:
             )
         if before.size == 0:
             raise DecodeError("empty file (0 bytes)")
-        digest = content_hash(path)
+        digest = digest or content_hash(path)
     except FileNotFoundError as exc:
         raise FileChanged("file disappeared before it could be read") from exc
     except PermissionError as exc:

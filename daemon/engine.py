@@ -64,6 +64,7 @@ class Engine:
         self._scan_requests: list[str] = []
         self._scanning: str | None = None
         self._root_state: dict[str, str] = {}
+        self._roots_lock = threading.Lock()
         self._last_rescan = 0.0
         self._started: list[str] = []
 
@@ -205,7 +206,7 @@ class Engine:
 
     def _current_state(self, root: str) -> str:
         state = root_state(root)
-        if state == "online" and is_empty(root) and self.catalog.under(root):
+        if state == "online" and self.catalog.count_in_root(root) and is_empty(root):
             return "empty (looks unmounted)"
         return state
 
@@ -217,10 +218,14 @@ class Engine:
                 log.info("root %s is online", root)
             else:
                 log.warning("root %s is offline (%s): its %d entries are kept", root, state,
-                            len(self.catalog.under(root)))
+                            self.catalog.count_in_root(root))
 
     def _check_roots(self, schedule: bool) -> None:
         """Update each root's state; watch and reconcile roots that came (back) online."""
+        with self._roots_lock:  # called from the monitor and from the watcher's thread
+            self._check_roots_locked(schedule)
+
+    def _check_roots_locked(self, schedule: bool) -> None:
         for root in self.roots:
             previous = self._root_state.get(root)
             state = self._current_state(root)
@@ -263,7 +268,7 @@ class Engine:
             {
                 "path": root,
                 "state": self._root_state.get(root, "unknown"),
-                "indexed": len(self.catalog.under(root)),
+                "indexed": self.catalog.count_in_root(root),
                 "watched": self.watcher.watching(root),
             }
             for root in self.roots

@@ -138,7 +138,7 @@ class ClipModel:
         self.network = network
         self.source = source
         self.device = device
-        self.dtype = next(network.parameters()).dtype
+        self.dtype = network.dtype  # conv1's: clip keeps embeddings and norms fp32 even in an fp16 model
         self.input_resolution: int = int(network.visual.input_resolution)
         self.embed_dim: int = int(network.text_projection.shape[1])
         self.logit_scale: float = float(network.logit_scale.exp().item())

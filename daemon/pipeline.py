@@ -60,7 +60,9 @@ class Stages:
             reused = self._reuse(path, stat, digest, root)
             if reused is not None:
                 return reused
-            return decode_file(path, self.model.input_resolution, self.limits)
+            return decode_file(path, self.model.input_resolution, self.limits, digest)
+        except FileNotFoundError:
+            return Done(path)  # deleted while we looked at it
         except FileChanged:
             self.resubmit(path)  # it is being written: look again once it settles
             return Done(path)
@@ -74,7 +76,7 @@ class Stages:
         # and so does one whose move the writer applied while we were hashing it
         for source in self.catalog.same_content(digest):
             record = self.catalog.get(source)
-            if source == path and record is not None and (record.size, record.mtime_ns) == (stat.size, stat.mtime_ns):
+            if source == path and self.catalog.unchanged(path, stat):
                 return Done(path)
             stored = self.store.embeddings([source]).get(source)
             if record is None or stored is None:

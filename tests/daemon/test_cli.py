@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import subprocess
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,3 +90,22 @@ def test_classify_bad_inputs_have_clear_messages(env: dict[str, Path]) -> None:
     assert proc.returncode == 1 and "not a supported image" in proc.stderr and "Traceback" not in proc.stderr
     unreachable = run("classify", "http://127.0.0.1:9/cat.jpg", "--labels", "a", "b")
     assert unreachable.returncode == 1 and "cannot fetch" in unreachable.stderr
+
+
+def test_classify_an_image_over_http(env: dict[str, Path], make_shape: Callable[..., Path]) -> None:
+    """The original exercise's URL input, served for real over loopback HTTP."""
+    write_config(env["config"])
+    image = make_shape(env["photos"], "red", "star", "star.png")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(env["photos"]))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="test-http", daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/{image.name}"
+        proc = run("classify", url, "--labels", "a red star", "a blue circle", "--json")
+    finally:
+        server.shutdown()
+        thread.join()
+    assert proc.returncode == 0, proc.stderr
+    best = max(json.loads(proc.stdout), key=lambda item: item["probability"])
+    assert best["label"] == "a red star"

@@ -212,3 +212,15 @@ def test_empty_and_oversized_files(tmp_path: Path) -> None:
     Image.fromarray(data.astronaut()).save(big)
     with pytest.raises(DecodeError, match="over the 0 MB limit"):
         decode_file(str(big), 64, Limits(max_file_bytes=1000))
+
+
+def test_heic_decodes_when_pillow_heif_is_installed(tmp_path: Path) -> None:
+    pillow_heif = pytest.importorskip("pillow_heif", reason="HEIF support is the optional extra photosift[heif]")
+    path = tmp_path / "IMG_0001.HEIC"
+    heif = pillow_heif.from_pillow(Image.fromarray(data.chelsea()))
+    heif.save(path, quality=90)
+    decoded = decode_file(str(path), 224, Limits())
+    assert (decoded.width, decoded.height) == (451, 300)
+    png = tmp_path / "same.png"
+    Image.fromarray(data.chelsea()).save(png)
+    assert np.abs(decoded.pixels - decode_file(str(png), 224, Limits()).pixels).mean() < 0.05

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import shutil
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import wait_for
 
 from photosift.daemon.errors import StoreError
 from photosift.daemon.store import HNSW, FileRecord, Store, record_id
@@ -102,3 +107,35 @@ def test_schema_mismatch_is_a_clear_error(tmp_path: Path) -> None:
 def test_record_is_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         rec("/r/a.jpg").size = 3  # type: ignore[misc]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_chroma_server_as_the_store(tmp_path: Path) -> None:
+    """`store = "http://host:port"`: the same Store over Chroma's own client/server mode (`chroma run`)."""
+    port = free_port()
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    assert chroma, "the chromadb package installs the `chroma` command"
+    server = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
+                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        def connect() -> Store | None:
+            try:
+                return Store.open(f"http://127.0.0.1:{port}", tmp_path / "unused", "via-server", 8)
+            except StoreError:
+                return None
+
+        store = wait_for(connect, timeout=60, interval=0.2)
+        assert isinstance(store, Store)
+        vecs = unit(np.random.default_rng(5), 2)
+        store.upsert([rec("/r/a.jpg", model="via-server"), rec("/r/b.jpg", model="via-server")], vecs)
+        assert store.count() == 2
+        assert store.query(vecs[0], 1)[0].record.path == "/r/a.jpg"
+        assert not (tmp_path / "unused").exists()  # nothing embedded was created locally
+    finally:
+        server.terminate()
+        server.wait(30)
