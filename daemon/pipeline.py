@@ -93,11 +93,11 @@ class Stages:
 class Pipeline:
     """Runs the stages on threads: `submit` paths, `send` removals and moves, `wait_idle` for the result.
 
-    With `exclusive_encode` (the encoder runs on the CPU), decoding pauses while a
-    batch is encoded: decoders and the encoder would share the same cores, and
-    the encoder's OpenMP threads lose far more to a preempted thread than the
-    decoder gains. Phases of all-cores decoding and all-cores encoding are faster.
-    On a GPU both run at once.
+    With `exclusive_encode` (the encoder runs on the CPU), decoding and writing
+    pause while a batch is encoded: they would share the same cores, and the
+    encoder's OpenMP threads lose far more to a preempted thread than the others
+    gain. Phases of all-cores decoding and all-cores encoding are faster.
+    On a GPU everything runs at once.
     """
 
     def __init__(
@@ -285,6 +285,8 @@ class Pipeline:
             if op is _STOP:
                 return
             assert not isinstance(op, (str, Decoded))
+            # writing (Chroma's index updates) would contend with the encoder like decoding does
+            self._decode_gate.wait()
             try:
                 self.writer.apply(op)  # type: ignore[arg-type]
                 if isinstance(op, Encoded):
