@@ -9,14 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from . import __version__, paths
+from .client import Client
 from .config import Config, load
 from .decode import Limits
 from .engine import Engine
@@ -51,7 +54,7 @@ def _print_json(data: Any) -> None:
 
 
 def cmd_daemon(args: argparse.Namespace, config: Config) -> int:
-    engine = Engine(config, paths.data_dir(), paths.cache_dir())
+    engine = Engine(config, paths.data_dir(), paths.cache_dir(), serve_api=True)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -135,23 +138,17 @@ def _daemon_running() -> str | None:
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    status_file = paths.data_dir() / "status.json"
     holder = _daemon_running()
     if holder:
-        try:
-            status = json.loads(status_file.read_text())
-            status["daemon"] = holder
-        except (OSError, ValueError):
-            status = {"daemon": holder, "note": "the daemon is starting; its status appears in a moment"}
+        with Client(config.socket_path) as client:
+            status = client.status()
+        status["daemon"] = holder
     else:
         status = _offline_status(config)
     if args.json:
         _print_json(status)
         return 0
-    if status.get("note"):
-        print(f"daemon: {status['daemon']}\n{status['note']}")
-        return 0
-    print(f"daemon:  {status.get('daemon') or 'not running'}")
+    print(f"daemon:  {status.get('daemon') or 'not running'}" + ("  (paused)" if status.get("paused") else ""))
     print(f"model:   {status['model']}")
     print(f"indexed: {status['indexed']}")
     if "queued" in status:
@@ -198,36 +195,41 @@ def _offline_status(config: Config) -> dict[str, Any]:
 
 
 def cmd_search(args: argparse.Namespace, config: Config) -> int:
-    data_dir = paths.data_dir()
-    holder = _daemon_running()
-    if holder:
-        print(f"a photosift daemon ({holder}) owns the index; until the socket API lands, "
-              "stop it (photosift daemon: Ctrl+C) to search directly.", file=sys.stderr)
-        return 3
-    with DataDirLock(data_dir) as lock:
-        lock.path.write_text(f"pid {__import__('os').getpid()} (search)")
-        store = Store.open_existing(config.store, data_dir, model_id_for(config.model))
-        if store is None:
+    if _daemon_running():
+        with Client(config.socket_path) as client:
+            results = client.search(args.text, args.k)
+    else:
+        results = _search_directly(args, config)
+        if results is None:
             print("nothing is indexed yet: run `photosift daemon` or `photosift index FOLDER --once`",
                   file=sys.stderr)
             return 1
+    if args.json:
+        _print_json(results)
+        return 0
+    if not results:
+        print("no results")
+    for rank, hit in enumerate(results, 1):
+        print(f"{rank:3d}. {hit['score']:6.3f}  {hit['path']}")
+    return 0
+
+
+def _search_directly(args: argparse.Namespace, config: Config) -> list[dict[str, Any]] | None:
+    """Search the store in this process, which is only safe while no daemon owns it."""
+    data_dir = paths.data_dir()
+    with DataDirLock(data_dir) as lock:
+        lock.path.write_text(f"pid {os.getpid()} (search)")
+        store = Store.open_existing(config.store, data_dir, model_id_for(config.model))
+        if store is None:
+            return None
         try:
             model = load_model(config.model, config.device, paths.cache_dir())
-            t0 = time.perf_counter()
             hits = search(model, store, args.text, args.k)
-            elapsed = time.perf_counter() - t0
         finally:
             store.close()
-    if args.json:
-        _print_json([{"path": h.record.path, "score": round(h.score, 4), "taken_at": h.record.taken_at,
-                      "width": h.record.width, "height": h.record.height} for h in hits])
-        return 0
-    if not hits:
-        print("no results")
-    for rank, h in enumerate(hits, 1):
-        print(f"{rank:3d}. {h.score:6.3f}  {h.record.path}")
-    log.debug("search took %.1f ms", elapsed * 1000)
-    return 0
+    return [{"path": h.record.path, "score": round(h.score, 6),
+             "taken_at": datetime.fromtimestamp(h.record.taken_at, tz=timezone.utc).isoformat(),
+             "width": h.record.width, "height": h.record.height} for h in hits]
 
 
 def cmd_classify(args: argparse.Namespace, config: Config) -> int:

@@ -45,12 +45,18 @@ class Config:
     decode_workers: int = 0  # 0 = auto: see `decode_threads`
     max_pixels: int = 120_000_000
     max_file_mb: int = 1024
+    socket: str = ""  # empty: paths.socket_path()
     decode_timeout: float = 60.0
     source: str = "defaults"
 
     @classmethod
     def defaults(cls) -> Config:
         return cls()
+
+    @property
+    def socket_path(self) -> Path:
+        """The API socket: the configured one, else the per-user runtime dir's."""
+        return Path(self.socket) if self.socket else paths.socket_path()
 
 
 def decode_threads(configured: int, device: str) -> int:
@@ -108,6 +114,7 @@ _RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "decode_workers": (lambda v: _is_int(v) and 0 <= v <= 64, "an integer from 0 (auto) to 64"),
     "max_pixels": (lambda v: _is_int(v) and v >= 1_000_000, "an integer of at least 1000000"),
     "max_file_mb": (lambda v: _is_int(v) and v >= 1, "a positive integer (megabytes)"),
+    "socket": (lambda v: isinstance(v, str), "a path for the API socket (empty: the per-user runtime dir)"),
     "decode_timeout": (lambda v: _is_number(v) and v > 0, "a positive number of seconds"),
 }
 
@@ -119,6 +126,8 @@ def _convert(key: str, value: Any) -> Any:
         return tuple(v.lower().lstrip(".") for v in value)
     if key in ("exclude",):
         return tuple(value)
+    if key == "socket" and value:
+        return str(Path(value).expanduser())
     if key == "log_level":
         return value.lower()
     if key in ("rescan_interval", "debounce_seconds", "decode_timeout"):

@@ -7,8 +7,6 @@ stops it when the given folders are indexed.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
 import os
 import threading
@@ -17,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, reconcile
+from .api.app import create_app
+from .api.server import ApiServer
 from .catalog import Catalog
 from .config import Config, decode_threads
 from .debounce import Debouncer
@@ -26,6 +26,7 @@ from .lock import DataDirLock
 from .model import ClipModel, load
 from .pipeline import Pipeline, Stages
 from .scan import Rules, is_empty, root_state
+from .searcher import QueryError, Searcher
 from .store import Store
 from .watcher import Watcher
 from .writer import Writer
@@ -33,7 +34,7 @@ from .writer import Writer
 log = logging.getLogger(__name__)
 
 ROOT_CHECK_SECONDS = 5.0
-STATUS_SECONDS = 1.0
+MONITOR_SECONDS = 1.0
 # roots the OS would not watch are rescanned this often instead
 UNWATCHED_RESCAN_SECONDS = 300.0
 
@@ -49,12 +50,14 @@ class Engine:
         roots: tuple[Path, ...] | None = None,
         watch: bool = True,
         model: ClipModel | None = None,
+        serve_api: bool = False,
     ) -> None:
         self.config = config
         self.data_dir = data_dir
         self.cache_dir = cache_dir
         self.roots = tuple(os.path.abspath(r) for r in (roots if roots is not None else config.folders))
         self.watch_enabled = watch
+        self.serve_api = serve_api
         self.rules = Rules.build(tuple(Path(r) for r in self.roots), config.exclude, config.extensions)
         self.lock = DataDirLock(data_dir)
         self.model = model
@@ -118,6 +121,12 @@ class Engine:
             self._monitor = threading.Thread(target=self._monitor_loop, name="photosift-monitor", daemon=True)
             self._monitor.start()
             self._started.append("monitor")
+        self.searcher = Searcher(self.model, self.store, self.catalog, limits)
+        if self.serve_api:
+            self.api = ApiServer(create_app(self), self.config.socket_path)
+            self.api.start()
+            self._started.append("api")
+            log.info("API on %s", self.config.socket_path)
         log.info("indexing %s (%d files indexed)", ", ".join(self.roots), len(self.catalog))
 
     def stop(self) -> None:
@@ -128,6 +137,7 @@ class Engine:
         """
         self._stopping.set()
         steps = [
+            ("api", lambda: self.api.stop()),
             ("monitor", lambda: self._monitor.join()),
             ("watcher", lambda: self.watcher.stop()),
             ("pipeline", lambda: self.pipeline.stop()),
@@ -144,7 +154,6 @@ class Engine:
                     step()
                 except Exception:
                     log.exception("error while stopping the %s", name)
-        self._remove_status_file()
 
     def _join_scanner(self) -> None:
         with self._scan_cond:
@@ -241,7 +250,7 @@ class Engine:
 
     def _monitor_loop(self) -> None:
         last_check = 0.0
-        while not self._stopping.wait(STATUS_SECONDS):
+        while not self._stopping.wait(MONITOR_SECONDS):
             now = time.monotonic()
             if now - last_check >= ROOT_CHECK_SECONDS:
                 last_check = now
@@ -252,7 +261,6 @@ class Engine:
             if interval and now - self._last_rescan >= interval:
                 self._last_rescan = now
                 self.request_rescan()
-            self._write_status_file()
 
     # -- queries -----------------------------------------------------------------------------------
 
@@ -282,6 +290,7 @@ class Engine:
             "model_id": self.model.model_id,
             "device": self.model.device,
             "uptime": round(time.time() - self.started_at, 1),
+            "paused": self.pipeline.paused,
             "indexed": len(self.catalog),
             "queued": self.pipeline.pending + self.debouncer.pending,
             "scans_pending": scans,
@@ -291,18 +300,35 @@ class Engine:
             "roots": roots,
         }
 
-    @property
-    def status_file(self) -> Path:
-        return self.data_dir / "status.json"
+    def file_info(self, path: str) -> dict[str, Any]:
+        """What the index knows about one file: its record, or why it is not indexed."""
+        record = self.catalog.get(path)
+        failure = next((f for f in self.ledger.all() if f.path == path), None)
+        info: dict[str, Any] = {"path": path, "indexed": record is not None,
+                                "root": self.rules.root_of(path), "error": failure.reason if failure else None}
+        if record is not None:
+            info.update(size=record.size, mtime_ns=record.mtime_ns, content_hash=record.content_hash,
+                        width=record.width, height=record.height, taken_at=record.taken_at, model=record.model)
+        return info
 
-    def _write_status_file(self) -> None:
-        tmp = self.status_file.with_suffix(".tmp")
-        try:
-            tmp.write_text(json.dumps(self.status(), indent=1))
-            os.replace(tmp, self.status_file)
-        except OSError as exc:
-            log.debug("cannot write %s: %s", self.status_file, exc)
+    def failures(self) -> list[dict[str, Any]]:
+        return [{"path": f.path, "reason": f.reason, "size": f.stat.size, "at": f.at} for f in self.ledger.all()]
 
-    def _remove_status_file(self) -> None:
-        with contextlib.suppress(OSError):
-            self.status_file.unlink()
+    def pause(self) -> None:
+        self.pipeline.pause()
+        log.info("indexing paused")
+
+    def resume(self) -> None:
+        self.pipeline.resume()
+        log.info("indexing resumed")
+
+    def request_scan_path(self, path: str | None) -> list[str]:
+        """Queue a reconcile of one folder inside a root, or of every root; returns what was queued."""
+        if path is None:
+            self.request_rescan()
+            return list(self.roots)
+        real = os.path.realpath(path)
+        if self.rules.root_of(real) is None:
+            raise QueryError("not_in_roots", f"{path} is not inside a watched folder", 400)
+        self.request_scan(real)
+        return [real]

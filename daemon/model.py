@@ -11,7 +11,6 @@ import hashlib
 import io
 import logging
 import os
-import threading
 import urllib.error
 import warnings
 from dataclasses import dataclass
@@ -130,8 +129,8 @@ def _state_dict_from_file(path: Path) -> dict[str, torch.Tensor]:
 class ClipModel:
     """A loaded CLIP model on one device, encoding images and texts into one space.
 
-    Encoding is serialised by a lock: two threads running the network at once
-    on the same device would only fight over it.
+    Safe to call from several threads: inference changes no state, so a query's
+    text encoding runs beside an indexing batch instead of waiting for it.
     """
 
     def __init__(self, network: torch.nn.Module, source: ModelSource, device: str) -> None:
@@ -142,7 +141,6 @@ class ClipModel:
         self.input_resolution: int = int(network.visual.input_resolution)
         self.embed_dim: int = int(network.text_projection.shape[1])
         self.logit_scale: float = float(network.logit_scale.exp().item())
-        self._lock = threading.Lock()
 
     @property
     def model_id(self) -> str:
@@ -151,14 +149,14 @@ class ClipModel:
     def encode_images(self, batch: np.ndarray) -> np.ndarray:
         """Embed a (N, 3, R, R) float32 batch of preprocessed images."""
         x = torch.from_numpy(batch).to(self.device, self.dtype)
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             feats = self.network.encode_image(x).float()
         return _normalise(feats)
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         """Embed texts (longer than CLIP's 77 tokens are truncated)."""
         tokens = clip.tokenize(texts, truncate=True).to(self.device)
-        with self._lock, torch.inference_mode():
+        with torch.inference_mode():
             feats = self.network.encode_text(tokens).float()
         return _normalise(feats)
 

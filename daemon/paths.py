@@ -1,13 +1,16 @@
 """Where photosift keeps its files, with environment overrides.
 
 `PHOTOSIFT_CONFIG` names the config file, `PHOTOSIFT_DATA_DIR` the folder that
-holds the index, `PHOTOSIFT_CACHE_DIR` the folder for downloaded weights.
-Tests set all three so that nothing touches the real user's files.
+holds the index, `PHOTOSIFT_CACHE_DIR` the folder for downloaded weights,
+`PHOTOSIFT_RUNTIME_DIR` the folder of the API socket. Tests set them all so
+that nothing touches the real user's files.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 
 import platformdirs
@@ -37,6 +40,26 @@ def cache_dir() -> Path:
     if override:
         return Path(override).expanduser()
     return Path(platformdirs.user_cache_dir(APP))
+
+
+def runtime_dir() -> Path:
+    """The per-user folder for the API socket: $XDG_RUNTIME_DIR/photosift (a tmpfs only the user
+    can enter) where the platform has one, else a per-uid folder in the temp dir."""
+    override = os.environ.get("PHOTOSIFT_RUNTIME_DIR")
+    if override:
+        return Path(override).expanduser()
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and os.path.isdir(xdg):
+        return Path(xdg) / APP
+    if sys.platform == "darwin":
+        return Path(platformdirs.user_runtime_dir(APP))
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    return Path(tempfile.gettempdir()) / f"{APP}-{uid}"
+
+
+def socket_path() -> Path:
+    """Where the daemon's API socket lives by default."""
+    return runtime_dir() / "api.sock"
 
 
 def default_pictures_dir() -> Path:

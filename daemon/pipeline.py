@@ -109,6 +109,8 @@ class Pipeline:
         self.exclusive_encode = exclusive_encode
         self._decode_gate = threading.Event()
         self._decode_gate.set()
+        self._resumed = threading.Event()  # cleared while the user has paused indexing
+        self._resumed.set()
         self._decoding = 0  # paths a worker holds and has not passed on yet
         self._paths: queue.Queue[object] = queue.Queue(maxsize=max(64, 4 * batch_size))
         self._decoded: queue.Queue[object] = queue.Queue(maxsize=2 * batch_size)
@@ -153,6 +155,17 @@ class Pipeline:
         self._ops.put(op)
         return True
 
+    def pause(self) -> None:
+        """Stop examining new paths (queries still work; queued work waits)."""
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
+
     @property
     def stopping(self) -> bool:
         return self._stopping.is_set()
@@ -187,6 +200,7 @@ class Pipeline:
         Paths still queued are dropped: they are found again by the next start-up reconcile.
         """
         self._stopping.set()
+        self._resumed.set()  # paused workers must see the stop
         for _ in self._workers:
             self._put_control(self._paths)
         for t in self._workers:
@@ -221,6 +235,7 @@ class Pipeline:
             assert isinstance(path, str)
             with self._idle:
                 self._decoding += 1
+            self._resumed.wait()
             self._decode_gate.wait()
             try:
                 result = self.stages.examine(path)

@@ -181,15 +181,22 @@ class Store:
         for start in range(0, len(ids), PAGE):
             self._collection.delete(ids=ids[start : start + PAGE])
 
-    def query(self, embedding: np.ndarray, k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        """The k nearest records to a normalised embedding; score is the cosine similarity."""
-        n = self.count()
+    def query(
+        self,
+        embedding: np.ndarray,
+        k: int,
+        where: dict[str, Any] | None = None,
+        ids: list[str] | None = None,
+    ) -> list[Hit]:
+        """The k nearest records to a normalised embedding (among `ids`, if given); score is the cosine."""
+        n = len(ids) if ids is not None else self.count()
         if n == 0:
             return []
         res = self._collection.query(
             query_embeddings=[embedding.astype(np.float32)],
             n_results=min(k, n),
             where=where,
+            ids=ids,
             include=["metadatas", "distances"],
         )
         metas = (res["metadatas"] or [[]])[0]

@@ -34,17 +34,19 @@ def no_leaked_threads() -> Iterator[None]:
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
-    """Point config, data and cache at a temp dir; returns those paths and a `photos` root."""
+    """Point config, data, cache and the socket at a temp dir; returns those paths and a `photos` root."""
     dirs = {
         "config": tmp_path / "config.toml",
         "data": tmp_path / "data",
         "cache": tmp_path / "cache",
         "photos": tmp_path / "photos",
+        "run": tmp_path / "run",
     }
     dirs["photos"].mkdir()
     monkeypatch.setenv("PHOTOSIFT_CONFIG", str(dirs["config"]))
     monkeypatch.setenv("PHOTOSIFT_DATA_DIR", str(dirs["data"]))
     monkeypatch.setenv("PHOTOSIFT_CACHE_DIR", str(dirs["cache"]))
+    monkeypatch.setenv("PHOTOSIFT_RUNTIME_DIR", str(dirs["run"]))
     return dirs
 
 

@@ -27,13 +27,15 @@ class CountingModel:
         return getattr(self._model, name)
 
 
-def make_engine(env: dict[str, Path], model: CountingModel, watch: bool = True, **overrides: Any) -> Engine:
+def make_engine(env: dict[str, Path], model: CountingModel, watch: bool = True, serve_api: bool = False,
+                **overrides: Any) -> Engine:
     settings: dict[str, Any] = dict(
         folders=(env["photos"],), model="unused: the model is passed in", debounce_seconds=0.3,
         rescan_interval=0.0, decode_workers=0, batch_size=8,
     )
     settings.update(overrides)
-    return Engine(Config(**settings), env["data"], env["cache"], watch=watch, model=model)  # type: ignore[arg-type]
+    return Engine(Config(**settings), env["data"], env["cache"], watch=watch, model=model,  # type: ignore[arg-type]
+                  serve_api=serve_api)
 
 
 def indexed_paths(engine: Engine) -> set[str]:

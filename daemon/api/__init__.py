@@ -1,0 +1,1 @@
+"""The daemon's local API: HTTP/JSON over a per-user Unix socket."""

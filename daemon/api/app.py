@@ -1,0 +1,159 @@
+"""The API's routes (FastAPI): every answer is JSON, every error `{"error": {"code", "message"}}`."""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from .. import __version__
+from ..searcher import QueryError, Searcher, Term
+from ..store import Hit as StoreHit
+from .schemas import (
+    ClassifyRequest,
+    ErrorResponse,
+    Hit,
+    Json,
+    Label,
+    RescanRequest,
+    SearchRequest,
+    SimilarRequest,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+
+
+class Daemon(Protocol):
+    """What the API needs from the engine."""
+
+    searcher: Searcher
+
+    def status(self) -> dict[str, Any]: ...
+    def file_info(self, path: str) -> dict[str, Any]: ...
+    def failures(self) -> list[dict[str, Any]]: ...
+    def pause(self) -> None: ...
+    def resume(self) -> None: ...
+    def request_scan_path(self, path: str | None) -> list[str]: ...
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status_code=status)
+
+
+def _hits(hits: list[StoreHit]) -> list[Hit]:
+    return [
+        Hit(
+            path=h.record.path,
+            score=round(h.score, 6),
+            taken_at=datetime.fromtimestamp(h.record.taken_at, tz=timezone.utc),
+            width=h.record.width,
+            height=h.record.height,
+        )
+        for h in hits
+    ]
+
+
+def _unix(moment: datetime | None) -> int | None:
+    if moment is None:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.astimezone()  # a date without zone means the user's local time
+    return int(moment.timestamp())
+
+
+def create_app(daemon: Daemon) -> FastAPI:
+    """The FastAPI application over a running engine."""
+    errors: dict[int | str, dict[str, Any]] = {400: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
+                                                 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+    app = FastAPI(title="photosift", version=__version__, responses=errors,
+                  description="The photosift daemon's local API, served on a per-user Unix socket.")
+
+    @app.middleware("http")
+    async def limit_body(request: Request, call_next: Any) -> Any:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return _error(413, "body_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        return await call_next(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for err in exc.errors()[:10]:
+            where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+            problems.append(f"{where}: {err.get('msg')}")
+        return _error(422, "invalid_request", "; ".join(problems))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(QueryError)
+    async def query_error(_request: Request, exc: QueryError) -> JSONResponse:
+        return _error(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error answering a request")
+        return _error(500, "internal", "internal error (details are in the daemon's log)")
+
+    @app.get("/v1/status")
+    def status() -> Json:
+        """Version, model, device, counts, per-root progress, paused flag, uptime."""
+        return daemon.status()
+
+    @app.post("/v1/search")
+    def search(req: SearchRequest) -> list[Hit]:
+        """Ranked images for a text query, optionally mixed with images and negative terms."""
+        raw = [req.query] if isinstance(req.query, str) else req.query
+        terms = [Term.parse(t if isinstance(t, str) else t.model_dump()) for t in raw]
+        return _hits(daemon.searcher.search(terms, req.k, req.folder, _unix(req.taken_after),
+                                            _unix(req.taken_before)))
+
+    @app.post("/v1/similar")
+    def similar(req: SimilarRequest) -> list[Hit]:
+        """Images most like the given ones (the inputs excluded); unindexed inputs are encoded on the fly."""
+        return _hits(daemon.searcher.similar(req.paths, req.k))
+
+    @app.post("/v1/classify")
+    def classify(req: ClassifyRequest) -> list[Label]:
+        """Softmax probabilities over the labels (scaled by the model's logit scale)."""
+        if (req.path is None) == (req.url is None):
+            raise QueryError("invalid_request", 'give exactly one of "path" and "url"', 422)
+        labels = daemon.searcher.classify(req.path or req.url or "", req.labels)
+        return [Label(label=lab.text, probability=round(lab.probability, 6)) for lab in labels]
+
+    @app.get("/v1/files")
+    def files(path: str) -> Json:
+        """What the index knows about one file."""
+        return daemon.file_info(os.path.realpath(path))
+
+    @app.get("/v1/errors")
+    def failures() -> list[Json]:
+        """Files that could not be indexed, with reasons."""
+        return daemon.failures()
+
+    @app.post("/v1/pause")
+    def pause() -> Json:
+        daemon.pause()
+        return {"paused": True}
+
+    @app.post("/v1/resume")
+    def resume() -> Json:
+        daemon.resume()
+        return {"paused": False}
+
+    @app.post("/v1/rescan")
+    def rescan(req: RescanRequest | None = None) -> Json:
+        """Reconcile every root now, or one folder inside a root."""
+        return {"scanning": daemon.request_scan_path(req.path if req else None)}
+
+    return app

@@ -1,0 +1,89 @@
+"""Request and response bodies of the API: strict (unknown fields are errors) and bounded."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_K = 1000
+MAX_TEXT = 1000
+Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
+PathText = Annotated[str, Field(min_length=1, max_length=4096)]
+Weight = Annotated[float, Field(ge=-10, le=10)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TextTerm(Strict):
+    """A text prompt with a weight (negative weights push results away)."""
+
+    text: Text
+    weight: Weight = 1.0
+
+
+class ImageTerm(Strict):
+    """An image (a path on this machine) to search by, with a weight."""
+
+    image: PathText
+    weight: Weight = 1.0
+
+
+Term = Text | TextTerm | ImageTerm
+
+
+class SearchRequest(Strict):
+    """Text (and image) search. A text term starting with "-" is subtracted: ["beach", "-people"]."""
+
+    query: Text | Annotated[list[Term], Field(min_length=1, max_length=32)]
+    k: Annotated[int, Field(ge=1, le=MAX_K)] = 20
+    folder: PathText | None = None
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+
+
+class SimilarRequest(Strict):
+    """Images most like the mean of these images' embeddings (the inputs are excluded)."""
+
+    paths: Annotated[list[PathText], Field(min_length=1, max_length=100)]
+    k: Annotated[int, Field(ge=1, le=MAX_K)] = 20
+
+
+class ClassifyRequest(Strict):
+    """Zero-shot probabilities over labels for one image, given as a path or an http(s) URL."""
+
+    path: PathText | None = None
+    url: Annotated[str, Field(max_length=4096, pattern=r"^https?://")] | None = None
+    labels: Annotated[list[Text], Field(min_length=1, max_length=200)]
+
+
+class RescanRequest(Strict):
+    path: PathText | None = None
+
+
+class Hit(BaseModel):
+    path: str
+    score: float
+    taken_at: datetime
+    width: int
+    height: int
+
+
+class Label(BaseModel):
+    label: str
+    probability: float
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+Json = dict[str, Any]

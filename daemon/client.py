@@ -1,0 +1,98 @@
+"""The daemon's public client: what the CLI, the tray and file-manager actions use.
+
+They never touch the store or the model; everything goes through the API on
+the per-user Unix socket.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from .errors import PhotosiftError
+
+
+class DaemonNotRunning(PhotosiftError):
+    """Nothing answers on the socket."""
+
+    exit_code = 3
+
+
+class ApiError(PhotosiftError):
+    """The daemon answered with an error (a 4xx names the problem)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class Client:
+    """A small synchronous client of the daemon's API."""
+
+    def __init__(self, socket_path: Path, timeout: float = 60.0) -> None:
+        self.socket_path = socket_path
+        self._http = httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://localhost", timeout=timeout
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            response = self._http.request(method, path, **kwargs)
+        except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
+            raise DaemonNotRunning(
+                f"the photosift daemon is not running (nothing answers on {self.socket_path}); "
+                "start it with `photosift daemon`"
+            ) from exc
+        if response.is_error:
+            try:
+                error = response.json()["error"]
+                raise ApiError(response.status_code, error["code"], error["message"])
+            except (ValueError, KeyError, TypeError):
+                raise ApiError(response.status_code, "http_error", response.text[:200]) from None
+        return response.json()
+
+    def status(self) -> dict[str, Any]:
+        return self._call("GET", "/v1/status")
+
+    def search(self, query: str | list[Any], k: int = 20, folder: str | None = None,
+               taken_after: str | None = None, taken_before: str | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"query": query, "k": k}
+        for key, value in (("folder", folder), ("taken_after", taken_after), ("taken_before", taken_before)):
+            if value is not None:
+                body[key] = value
+        return self._call("POST", "/v1/search", json=body)
+
+    def similar(self, paths: list[str], k: int = 20) -> list[dict[str, Any]]:
+        return self._call("POST", "/v1/similar", json={"paths": paths, "k": k})
+
+    def classify(self, labels: list[str], path: str | None = None, url: str | None = None) -> list[dict[str, Any]]:
+        body: dict[str, Any] = {"labels": labels}
+        body.update({"path": path} if path is not None else {"url": url})
+        return self._call("POST", "/v1/classify", json=body)
+
+    def file(self, path: str) -> dict[str, Any]:
+        return self._call("GET", "/v1/files", params={"path": path})
+
+    def errors(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/errors")
+
+    def pause(self) -> dict[str, Any]:
+        return self._call("POST", "/v1/pause")
+
+    def resume(self) -> dict[str, Any]:
+        return self._call("POST", "/v1/resume")
+
+    def rescan(self, path: str | None = None) -> dict[str, Any]:
+        return self._call("POST", "/v1/rescan", json={"path": path} if path else None)
