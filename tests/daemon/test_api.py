@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -17,6 +18,7 @@ from engine_harness import CountingModel, make_engine, settled
 from helpers import wait_for
 
 from photosift.daemon.api.app import create_app
+from photosift.daemon.api.openapi import document
 from photosift.daemon.api.server import ApiServer
 from photosift.daemon.api.transport import SocketError, bind_unix_socket
 from photosift.daemon.client import ApiError, Client, DaemonNotRunning
@@ -212,3 +214,8 @@ def test_peers_of_another_uid_are_refused(daemon: Engine) -> None:
     finally:
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_committed_openapi_document_is_current() -> None:
+    committed = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text())
+    assert committed == document(), "regenerate: python -m photosift.daemon.api.openapi > docs/openapi.json"
