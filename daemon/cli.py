@@ -7,7 +7,6 @@ by a running daemon (or another photosift process).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import signal
@@ -19,17 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, paths
+from .cli_remote import add_parsers, print_hits, print_json, print_labels
 from .client import Client
 from .config import Config, load
-from .decode import Limits
-from .engine import Engine
 from .errors import PhotosiftError, StoreLocked
-from .ledger import Ledger
 from .lock import DataDirLock
-from .model import load as load_model
-from .model import model_id_for
-from .query import classify, image_pixels, search
-from .store import Store
+
+# The engine, the model and the store pull in torch and Chroma (seconds of start-up);
+# commands that only ask the daemon must start instantly, so those are imported where used.
 
 log = logging.getLogger("photosift")
 
@@ -45,15 +41,12 @@ def _setup_logging(level: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
 # -- daemon ------------------------------------------------------------------------------------------
 
 
 def cmd_daemon(args: argparse.Namespace, config: Config) -> int:
+    from .engine import Engine
+
     engine = Engine(config, paths.data_dir(), paths.cache_dir(), serve_api=True)
     stop = threading.Event()
 
@@ -79,6 +72,8 @@ def cmd_daemon(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_index(args: argparse.Namespace, config: Config) -> int:
     from tqdm import tqdm
+
+    from .engine import Engine
 
     folders = tuple(Path(p).expanduser().absolute() for p in args.paths)
     missing = [str(f) for f in folders if not f.is_dir()]
@@ -118,7 +113,7 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
     status["seconds"] = round(seconds, 3)
     status["images_per_second"] = round(encoded / seconds, 2) if seconds > 0 else 0.0
     if args.json:
-        _print_json(status)
+        print_json(status)
     else:
         offline = [r for r in status["roots"] if r["state"] != "online"]
         print(f"{status['indexed']} images indexed, {status['failed']} failed"
@@ -146,7 +141,7 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     else:
         status = _offline_status(config)
     if args.json:
-        _print_json(status)
+        print_json(status)
         return 0
     print(f"daemon:  {status.get('daemon') or 'not running'}" + ("  (paused)" if status.get("paused") else ""))
     print(f"model:   {status['model']}")
@@ -164,6 +159,10 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _offline_status(config: Config) -> dict[str, Any]:
+    from .ledger import Ledger
+    from .model import model_id_for
+    from .store import Store
+
     data_dir = paths.data_dir()
     with DataDirLock(data_dir) as _lock:
         store = Store.open_existing(config.store, data_dir, model_id_for(config.model))
@@ -204,18 +203,17 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
             print("nothing is indexed yet: run `photosift daemon` or `photosift index FOLDER --once`",
                   file=sys.stderr)
             return 1
-    if args.json:
-        _print_json(results)
-        return 0
-    if not results:
-        print("no results")
-    for rank, hit in enumerate(results, 1):
-        print(f"{rank:3d}. {hit['score']:6.3f}  {hit['path']}")
+    print_hits(results, args.json)
     return 0
 
 
 def _search_directly(args: argparse.Namespace, config: Config) -> list[dict[str, Any]] | None:
     """Search the store in this process, which is only safe while no daemon owns it."""
+    from .model import load as load_model
+    from .model import model_id_for
+    from .query import search
+    from .store import Store
+
     data_dir = paths.data_dir()
     with DataDirLock(data_dir) as lock:
         lock.path.write_text(f"pid {os.getpid()} (search)")
@@ -233,20 +231,21 @@ def _search_directly(args: argparse.Namespace, config: Config) -> list[dict[str,
 
 
 def cmd_classify(args: argparse.Namespace, config: Config) -> int:
-    model = load_model(config.model, config.device, paths.cache_dir())
-    pixels = image_pixels(args.image, model.input_resolution, Limits(config.max_pixels, config.max_file_mb << 20))
-    labels = classify(model, pixels, args.labels)
-    if args.json:
-        _print_json([{"label": lab.text, "probability": round(lab.probability, 6)} for lab in labels])
-        return 0
-    width = max(len(lab.text) for lab in labels)
-    best = max(labels, key=lambda lab: lab.probability)
-    print(f"{'label':<{width}}  probability")
-    print(f"{'-' * width}  {'-' * 31}")
-    for lab in labels:
-        bar = "█" * round(lab.probability * 20)
-        mark = "  ◀" if lab is best else ""
-        print(f"{lab.text:<{width}}  {lab.probability:7.2%} {bar}{mark}")
+    is_url = args.image.startswith(("http://", "https://"))
+    if _daemon_running():
+        with Client(config.socket_path) as client:
+            source = {"url": args.image} if is_url else {"path": os.path.abspath(args.image)}
+            labels = client.classify(args.labels, **source)
+    else:  # the original exercise needs no daemon: load the model here
+        from .decode import Limits
+        from .model import load as load_model
+        from .query import classify, image_pixels
+
+        model = load_model(config.model, config.device, paths.cache_dir())
+        limits = Limits(config.max_pixels, config.max_file_mb << 20)
+        found = classify(model, image_pixels(args.image, model.input_resolution, limits), args.labels)
+        labels = [{"label": lab.text, "probability": round(lab.probability, 6)} for lab in found]
+    print_labels(labels, args.json)
     return 0
 
 
@@ -283,6 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--labels", nargs="+", required=True, metavar="LABEL")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_classify)
+    add_parsers(sub)
     return parser
 
 

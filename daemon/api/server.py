@@ -23,14 +23,21 @@ KEEP_ALIVE_SECONDS = 5
 class OwnerOnlyProtocol(H11Protocol):
     """h11 HTTP that hangs up, before reading a byte, on peers running as another user."""
 
+    refused = False
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         sock = transport.get_extra_info("socket")
         uid = peer_uid(sock) if sock is not None else None
         if uid is not None and uid != os.getuid():
             log.warning("refused an API connection from uid %d", uid)
+            self.refused = True
             transport.close()
             return
         super().connection_made(transport)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.refused:  # a refused connection never set up h11's state
+            super().connection_lost(exc)
 
 
 class ApiServer:

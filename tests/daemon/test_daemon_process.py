@@ -107,3 +107,45 @@ def test_second_daemon_exits_at_once_and_the_cli_asks_the_first(
 
     first.send_signal(signal.SIGINT)
     assert first.wait(60) == 0
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(photosift_cmd(*args), capture_output=True, text=True, timeout=120)
+
+
+def test_cli_commands_through_the_daemon(
+    env: dict[str, Path], make_shape: Callable[..., Path], daemons: Callable[..., subprocess.Popen]
+) -> None:
+    photos = env["photos"]
+    for colour in ("red", "blue"):
+        for shape in ("circle", "star"):
+            make_shape(photos, colour, shape, f"{colour}-{shape}.png")
+    (photos / "bad.jpg").write_text("no")
+    write_config(env["config"], folders=[str(photos)])
+    daemon = daemons()
+    wait_for(lambda: (s := read_status(env)) and s["indexed"] == 4 and s["failed"] == 1, 120)
+
+    similar = cli("similar", str(photos / "red-star.png"), "-k", "2", "--json")
+    assert similar.returncode == 0, similar.stderr
+    top = [Path(h["path"]).name for h in json.loads(similar.stdout)]
+    assert "red-star.png" not in top and len(top) == 2
+
+    errors = cli("errors")
+    assert errors.returncode == 0 and "bad.jpg: not a supported image" in errors.stdout
+
+    assert cli("pause").returncode == 0
+    assert "(paused)" in cli("status").stdout
+    assert json.loads(cli("resume", "--json").stdout) == {"paused": False}
+    rescan = cli("rescan", str(photos), "--json")
+    assert json.loads(rescan.stdout) == {"scanning": [str(photos)]}
+
+    classified = cli("classify", str(photos / "blue-circle.png"), "--labels", "a blue circle", "a red star")
+    assert classified.returncode == 0 and next(
+        line for line in classified.stdout.splitlines() if "◀" in line).startswith("a blue circle")
+
+    daemon.send_signal(signal.SIGTERM)
+    assert daemon.wait(60) == 0
+    for command in (["similar", str(photos / "red-star.png")], ["errors"], ["pause"], ["rescan"]):
+        down = cli(*command)
+        assert down.returncode == 3, command
+        assert down.stderr.count("\n") == 1 and "photosift daemon" in down.stderr
