@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -222,3 +223,31 @@ def test_peers_of_another_uid_are_refused(daemon: Engine) -> None:
 def test_committed_openapi_document_is_current() -> None:
     committed = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text())
     assert committed == document(), "regenerate: python -m photosift.daemon.api.openapi > docs/openapi.json"
+
+
+def test_fifty_concurrent_searches_all_succeed(env: dict[str, Path], client: Client) -> None:
+    def one(i: int) -> str:
+        with Client(env["run"] / "api.sock") as own:
+            return names(own.search("a blue star" if i % 2 else "a red circle", k=1))[0]
+
+    with ThreadPoolExecutor(50) as pool:
+        answers = list(pool.map(one, range(50)))
+    assert answers.count("blue-star.png") == 25 and answers.count("red-circle.png") == 25
+
+
+def test_search_answers_correctly_while_indexing(env: dict[str, Path], client: Client, daemon: Engine,
+                                                 library: Path, make_shape: Callable[..., Path]) -> None:
+    client.pause()  # hold a backlog in the queue, then search while it is worked through
+    for i in range(40):
+        make_shape(library / "incoming", "green", "circle", f"new-{i}.png", size=512)
+    wait_for(lambda: client.status()["queued"] >= 40)
+    client.resume()
+    seen_busy = False
+    for _ in range(200):
+        busy = client.status()["queued"] > 0
+        assert names(client.search("a blue star", k=1)) == ["blue-star.png"]
+        seen_busy |= busy
+        if not busy:
+            break
+    assert seen_busy, "the searches should have overlapped with indexing"
+    wait_for(lambda: client.status()["indexed"] == 56, 120)
