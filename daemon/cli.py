@@ -86,12 +86,11 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
     try:
         with tqdm(total=0, unit="img", disable=args.quiet, desc="indexing") as bar:
             done = threading.Event()
-            plans: list[Any] = []
 
             def work() -> None:
                 try:
                     for folder in engine.roots:
-                        plans.append(engine.scan(folder, progress=bar))
+                        engine.scan(folder, progress=bar)
                 finally:
                     done.set()
 
@@ -124,7 +123,7 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-# -- status / search (direct store access until the socket API exists) ------------------------------------
+# -- status / search / classify: through the daemon when it runs, else directly -------------------------
 
 
 def _daemon_running() -> str | None:
