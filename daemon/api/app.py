@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Annotated, Any, Protocol
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
@@ -132,7 +132,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         return [Label(label=lab.text, probability=round(lab.probability, 6)) for lab in labels]
 
     @app.get("/v1/files")
-    def files(path: str) -> Json:
+    def files(path: Annotated[str, Query(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]) -> Json:
         """What the index knows about one file."""
         return daemon.file_info(os.path.realpath(path))
 

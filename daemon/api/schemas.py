@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 MAX_K = 1000
 MAX_TEXT = 1000
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
-PathText = Annotated[str, Field(min_length=1, max_length=4096)]
+# a NUL byte can never be part of a path (the OS rejects it with ValueError, not OSError)
+PathText = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
 Weight = Annotated[float, Field(ge=-10, le=10)]
 
 
