@@ -112,6 +112,7 @@ class Pipeline:
         self._resumed = threading.Event()  # cleared while the user has paused indexing
         self._resumed.set()
         self._decoding = 0  # paths a worker holds and has not passed on yet
+        self._waiting: set[str] = set()  # paths in the queue, not yet taken by a worker
         self._paths: queue.Queue[object] = queue.Queue(maxsize=max(64, 4 * batch_size))
         self._decoded: queue.Queue[object] = queue.Queue(maxsize=2 * batch_size)
         self._ops: queue.Queue[object] = queue.Queue(maxsize=64)
@@ -131,8 +132,15 @@ class Pipeline:
     # -- feeding ---------------------------------------------------------------------------------
 
     def submit(self, path: str) -> bool:
-        """Queue a path for examination; blocks while the pipeline is full. False once stopping."""
+        """Queue a path for examination; blocks while the pipeline is full. False once stopping.
+
+        A path already waiting in the queue is not queued again: the waiting one will see
+        the file as it is when it is examined.
+        """
         with self._idle:
+            if path in self._waiting:
+                return True
+            self._waiting.add(path)
             self._pending += 1
         while not self._stopping.is_set():
             try:
@@ -234,6 +242,7 @@ class Pipeline:
                 continue
             assert isinstance(path, str)
             with self._idle:
+                self._waiting.discard(path)
                 self._decoding += 1
             self._resumed.wait()
             self._decode_gate.wait()

@@ -152,12 +152,15 @@ class Store:
             offset += PAGE
 
     def upsert(self, records: Sequence[FileRecord], embeddings: np.ndarray) -> None:
+        """Write records; a path given twice (a batch can hold two versions of a file) keeps the last."""
         if not records:
             return
+        last = {r.path: i for i, r in enumerate(records)}  # Chroma refuses duplicate ids in one call
+        keep = sorted(last.values())
         self._collection.upsert(
-            ids=[record_id(r.path) for r in records],
-            embeddings=embeddings.astype(np.float32),
-            metadatas=[r.metadata() for r in records],
+            ids=[record_id(records[i].path) for i in keep],
+            embeddings=embeddings[keep].astype(np.float32),
+            metadatas=[records[i].metadata() for i in keep],
         )
 
     def embeddings(self, paths: Sequence[str]) -> dict[str, np.ndarray]:

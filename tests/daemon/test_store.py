@@ -139,3 +139,11 @@ def test_a_chroma_server_as_the_store(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(30)
+
+
+def test_a_path_twice_in_one_write_keeps_the_last(store: Store) -> None:
+    vecs = unit(np.random.default_rng(6), 2)
+    store.upsert([rec("/r/a.jpg", size=1), rec("/r/a.jpg", size=2)], vecs)
+    assert store.count() == 1
+    assert store.get("/r/a.jpg").size == 2  # type: ignore[union-attr]
+    assert np.allclose(store.embeddings(["/r/a.jpg"])["/r/a.jpg"], vecs[1], atol=1e-6)
