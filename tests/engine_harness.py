@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from helpers import wait_for
 
 from photosift.daemon.config import Config
 from photosift.daemon.engine import Engine
@@ -46,3 +49,15 @@ def indexed_paths(engine: Engine) -> set[str]:
 def settled(engine: Engine) -> bool:
     status = engine.status()
     return status["queued"] == 0 and status["scans_pending"] == 0
+
+
+@contextmanager
+def running_engine(env: dict[str, Path], model: CountingModel, indexed: int, **overrides: Any) -> Iterator[Engine]:
+    """A started engine that has indexed `indexed` files and gone quiet; stopped afterwards."""
+    engine = make_engine(env, model, **overrides)
+    engine.start()
+    try:
+        wait_for(lambda: settled(engine) and len(engine.catalog) == indexed, 60)
+        yield engine
+    finally:
+        engine.stop()

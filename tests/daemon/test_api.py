@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from engine_harness import CountingModel, make_engine, settled
+from engine_harness import CountingModel, running_engine
 from helpers import wait_for
 
 from photosift.daemon.api.app import create_app
@@ -37,13 +37,8 @@ def library(env: dict[str, Path], make_shape: Callable[..., Path]) -> Path:
 
 @pytest.fixture
 def daemon(env: dict[str, Path], model, library: Path) -> Iterator[Engine]:
-    engine = make_engine(env, CountingModel(model), serve_api=True, socket=str(env["run"] / "api.sock"))
-    engine.start()
-    try:
-        wait_for(lambda: settled(engine) and len(engine.catalog) == 16, 60)
+    with running_engine(env, CountingModel(model), 16, serve_api=True, socket=str(env["run"] / "api.sock")) as engine:
         yield engine
-    finally:
-        engine.stop()
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 import schemathesis
-from engine_harness import CountingModel, make_engine, settled
-from helpers import wait_for
+from engine_harness import CountingModel, running_engine
 from hypothesis import HealthCheck, given, settings
 
 from photosift.daemon.api.app import create_app
@@ -27,13 +26,8 @@ def engine(env: dict[str, Path], model, make_shape: Callable[..., Path],
     monkeypatch.setattr("photosift.daemon.query.urllib.request.urlopen", no_network)
     for colour, shape in (("red", "circle"), ("blue", "star")):
         make_shape(env["photos"], colour, shape)
-    eng = make_engine(env, CountingModel(model))
-    eng.start()
-    try:
-        wait_for(lambda: settled(eng) and len(eng.catalog) == 2, 60)
-        yield eng
-    finally:
-        eng.stop()
+    with running_engine(env, CountingModel(model), 2) as engine:
+        yield engine
 
 
 @pytest.fixture
