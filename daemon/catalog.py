@@ -80,9 +80,11 @@ class Catalog:
             return [p for p in self._by_path if p.startswith(prefix)]
 
     def count_in_root(self, root: str) -> int:
-        """How many indexed files were indexed under the root `root` (cheap: kept as a counter)."""
+        """How many indexed files lie under the root `root`: those indexed under it, plus those
+        indexed under folders it has since absorbed (cheap: a counter per root they were indexed in)."""
+        prefix = root.rstrip(os.sep) + os.sep
         with self._lock:
-            return self._per_root[root]
+            return sum(n for r, n in self._per_root.items() if r == root or r.startswith(prefix))
 
     def __len__(self) -> int:
         with self._lock:

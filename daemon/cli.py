@@ -1,28 +1,23 @@
 """The `photosift` command: thin subcommands, one boundary that turns errors into exit codes.
 
-Exit codes: 0 ok, 1 error, 2 bad configuration or usage, 3 the index is owned
-by a running daemon (or another photosift process).
+Exit codes: 0 ok, 1 error, 2 bad configuration or usage, 3 the daemon is not
+running (for commands that ask it) or already owns the index (for `daemon` and `index`).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-from . import __version__, paths
-from .cli_remote import add_parsers, print_hits, print_json, print_labels
-from .client import Client
+from . import __version__, cli_control, cli_remote, paths
+from .cli_remote import print_json
 from .config import Config, load
-from .errors import PhotosiftError, StoreLocked
-from .lock import DataDirLock
+from .errors import PhotosiftError
 
 # The engine, the model and the store pull in torch and Chroma (seconds of start-up);
 # commands that only ask the daemon must start instantly, so those are imported where used.
@@ -123,131 +118,6 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-# -- status / search / classify: through the daemon when it runs, else directly -------------------------
-
-
-def _daemon_running() -> str | None:
-    lock = DataDirLock(paths.data_dir())
-    return lock.holder() if lock.is_held_elsewhere() else None
-
-
-def cmd_status(args: argparse.Namespace, config: Config) -> int:
-    holder = _daemon_running()
-    if holder:
-        with Client(config.socket_path) as client:
-            status = client.status()
-        status["daemon"] = holder
-    else:
-        status = _offline_status(config)
-    if args.json:
-        print_json(status)
-        return 0
-    print(f"daemon:  {status.get('daemon') or 'not running'}" + ("  (paused)" if status.get("paused") else ""))
-    print(f"model:   {status['model']}")
-    print(f"indexed: {status['indexed']}")
-    if "queued" in status:
-        print(f"queued:  {status['queued']}")
-    print(f"failed:  {status['failed']}")
-    for f in status["failures"][:20]:
-        print(f"  {f['path']}: {f['reason']}")
-    for root in status.get("roots", []):
-        state = root["state"]
-        mark = "" if state == "online" else f"  OFFLINE ({state})"
-        print(f"folder:  {root['path']} ({root['indexed']} indexed){mark}")
-    return 0
-
-
-def _offline_status(config: Config) -> dict[str, Any]:
-    from .ledger import Ledger
-    from .model import model_id_for
-    from .store import Store
-
-    data_dir = paths.data_dir()
-    with DataDirLock(data_dir) as _lock:
-        store = Store.open_existing(config.store, data_dir, model_id_for(config.model))
-        try:
-            records = list(store.records()) if store else []
-        finally:
-            if store:
-                store.close()
-        ledger = Ledger(data_dir / "failures.sqlite")
-        failures = ledger.all()
-        ledger.close()
-    from .scan import root_state
-
-    roots = []
-    for folder in config.folders:
-        root = str(folder)
-        prefix = root.rstrip("/") + "/"
-        roots.append({"path": root, "state": root_state(root),
-                      "indexed": sum(1 for r in records if r.path.startswith(prefix))})
-    return {
-        "daemon": None,
-        "model": config.model,
-        "indexed": len(records),
-        "failed": len(failures),
-        "failures": [{"path": f.path, "reason": f.reason} for f in failures],
-        "offline": sum(1 for r in roots if r["state"] != "online"),
-        "roots": roots,
-    }
-
-
-def cmd_search(args: argparse.Namespace, config: Config) -> int:
-    if _daemon_running():
-        with Client(config.socket_path) as client:
-            results = client.search(args.text, args.k)
-    else:
-        results = _search_directly(args, config)
-        if results is None:
-            print("nothing is indexed yet: run `photosift daemon` or `photosift index FOLDER --once`",
-                  file=sys.stderr)
-            return 1
-    print_hits(results, args.json)
-    return 0
-
-
-def _search_directly(args: argparse.Namespace, config: Config) -> list[dict[str, Any]] | None:
-    """Search the store in this process, which is only safe while no daemon owns it."""
-    from .model import load as load_model
-    from .model import model_id_for
-    from .query import search
-    from .store import Store
-
-    data_dir = paths.data_dir()
-    with DataDirLock(data_dir) as lock:
-        lock.path.write_text(f"pid {os.getpid()} (search)")
-        store = Store.open_existing(config.store, data_dir, model_id_for(config.model))
-        if store is None:
-            return None
-        try:
-            model = load_model(config.model, config.device, paths.cache_dir())
-            hits = search(model, store, args.text, args.k)
-        finally:
-            store.close()
-    return [{"path": h.record.path, "score": round(h.score, 6),
-             "taken_at": datetime.fromtimestamp(h.record.taken_at, tz=timezone.utc).isoformat(),
-             "width": h.record.width, "height": h.record.height} for h in hits]
-
-
-def cmd_classify(args: argparse.Namespace, config: Config) -> int:
-    is_url = args.image.startswith(("http://", "https://"))
-    if _daemon_running():
-        with Client(config.socket_path) as client:
-            source = {"url": args.image} if is_url else {"path": os.path.abspath(args.image)}
-            labels = client.classify(args.labels, **source)
-    else:  # the original exercise needs no daemon: load the model here
-        from .decode import Limits
-        from .model import load as load_model
-        from .query import classify, image_pixels
-
-        model = load_model(config.model, config.device, paths.cache_dir())
-        limits = Limits(config.max_pixels, config.max_file_mb << 20)
-        found = classify(model, image_pixels(args.image, model.input_resolution, limits), args.labels)
-        labels = [{"label": lab.text, "probability": round(lab.probability, 6)} for lab in found]
-    print_labels(labels, args.json)
-    return 0
-
-
 # -- parser and boundary ----------------------------------------------------------------------------------
 
 
@@ -266,22 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
     p.set_defaults(func=cmd_index)
 
-    p = sub.add_parser("status", help="counts: indexed, queued, failed (with reasons), offline folders")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_status)
-
-    p = sub.add_parser("search", help="find images by a text description")
-    p.add_argument("text")
-    p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_search)
-
-    p = sub.add_parser("classify", help="zero-shot probabilities of labels for one image (path or URL)")
-    p.add_argument("image", help="an image path or an http(s) URL")
-    p.add_argument("--labels", nargs="+", required=True, metavar="LABEL")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_classify)
-    add_parsers(sub)
+    cli_remote.add_parsers(sub)
+    cli_control.add_parsers(sub)
     return parser
 
 
@@ -294,9 +150,6 @@ def main(argv: list[str] | None = None) -> int:
         config = load()
         _setup_logging(config.log_level if args.command == "daemon" else "warning")
         return int(args.func(args, config))
-    except StoreLocked as exc:
-        print(f"photosift: {exc}", file=sys.stderr)
-        return exc.exit_code
     except PhotosiftError as exc:
         print(f"photosift: {exc}", file=sys.stderr)
         return exc.exit_code

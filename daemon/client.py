@@ -1,7 +1,7 @@
 """The daemon's public client: what the CLI, the tray and file-manager actions use.
 
 They never touch the store or the model; everything goes through the API on
-the per-user Unix socket.
+the per-user Unix socket (loopback TCP with a token on Windows).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from .api.loopback import USE_LOOPBACK, EndpointError, read_endpoint
 from .errors import PhotosiftError
 
 
@@ -30,13 +31,26 @@ class ApiError(PhotosiftError):
 
 
 class Client:
-    """A small synchronous client of the daemon's API."""
+    """A small synchronous client of the daemon's API.
 
-    def __init__(self, socket_path: Path, timeout: float = 60.0) -> None:
-        self.socket_path = socket_path
-        self._http = httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(socket_path)), base_url="http://localhost", timeout=timeout
-        )
+    `path` is the daemon's Unix socket, or on Windows its endpoint file (loopback
+    TCP with a token, see api/loopback.py).
+    """
+
+    def __init__(self, path: Path, timeout: float = 60.0, loopback: bool = USE_LOOPBACK) -> None:
+        self.path = path
+        self.timeout = timeout
+        if loopback:
+            try:
+                endpoint = read_endpoint(path)
+            except EndpointError as exc:
+                raise DaemonNotRunning(f"the photosift daemon is not running ({exc}); "
+                                       "start it with `photosift daemon`") from exc
+            self._http = httpx.Client(base_url=endpoint.url, timeout=timeout,
+                                      headers={"Authorization": f"Bearer {endpoint.token}"})
+        else:
+            self._http = httpx.Client(transport=httpx.HTTPTransport(uds=str(path)), base_url="http://localhost",
+                                      timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
@@ -52,8 +66,12 @@ class Client:
             response = self._http.request(method, path, **kwargs)
         except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
             raise DaemonNotRunning(
-                f"the photosift daemon is not running (nothing answers on {self.socket_path}); "
+                f"the photosift daemon is not running (nothing answers on {self.path}); "
                 "start it with `photosift daemon`"
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise PhotosiftError(
+                f"the photosift daemon did not answer within {self.timeout:g} s ({method} {path})"
             ) from exc
         if response.is_error:
             try:
@@ -96,3 +114,12 @@ class Client:
 
     def rescan(self, path: str | None = None) -> dict[str, Any]:
         return self._call("POST", "/v1/rescan", json={"path": path} if path else None)
+
+    def folders(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/folders")
+
+    def add_folder(self, path: str) -> dict[str, Any]:
+        return self._call("POST", "/v1/folders", json={"path": path})
+
+    def remove_folder(self, path: str) -> dict[str, Any]:
+        return self._call("DELETE", "/v1/folders", params={"path": path})

@@ -14,19 +14,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__, reconcile
+from . import __version__, folders, paths, reconcile
 from .api.app import create_app
 from .api.server import ApiServer
 from .catalog import Catalog
 from .config import Config, decode_threads
 from .debounce import Debouncer
 from .decode import Limits
+from .errors import ConfigError, RequestError
 from .ledger import Ledger
 from .lock import DataDirLock
+from .messages import Remove
 from .model import ClipModel, load
 from .pipeline import Pipeline, Stages
 from .scan import Rules, is_empty, root_state
-from .searcher import QueryError, Searcher
+from .searcher import Searcher
 from .store import Store
 from .watcher import Watcher
 from .writer import Writer
@@ -51,8 +53,10 @@ class Engine:
         watch: bool = True,
         model: ClipModel | None = None,
         serve_api: bool = False,
+        config_path: Path | None = None,
     ) -> None:
         self.config = config
+        self.config_path = config_path or paths.config_file()
         self.data_dir = data_dir
         self.cache_dir = cache_dir
         self.roots = tuple(os.path.abspath(r) for r in (roots if roots is not None else config.folders))
@@ -229,6 +233,41 @@ class Engine:
                 log.warning("root %s is offline (%s): its %d entries are kept", root, state,
                             self.catalog.count_in_root(root))
 
+    def add_folder(self, folder: str) -> folders.Change:
+        """Watch one more folder from now on (saved to the config file first), and index it."""
+        with self._roots_lock:
+            change = folders.plan_add(self.roots, folder)
+            self._save(change)
+            for root in change.removed:  # absorbed: watched through the new folder from now on
+                self.watcher.unwatch(root)
+                self._root_state.pop(root, None)
+        log.info("now watching %s", ", ".join(change.added))
+        self._check_roots(schedule=True)  # watches and scans the new folder
+        return change
+
+    def remove_folder(self, folder: str) -> folders.Change:
+        """Stop watching a folder (saved to the config file first) and forget its images."""
+        with self._roots_lock:
+            change = folders.plan_remove(self.roots, folder)
+            self._save(change)
+            for root in change.removed:
+                self.watcher.unwatch(root)
+                self._root_state.pop(root, None)
+        # in order behind anything already headed for the writer, which drops late arrivals too
+        self.pipeline.send(Remove((), change.removed))
+        log.info("stopped watching %s; its images leave the index", ", ".join(change.removed))
+        return change
+
+    def _save(self, change: folders.Change) -> None:
+        try:
+            folders.save(self.config_path, change)
+        except ConfigError as exc:
+            raise RequestError("config_invalid", f"the folder list was not changed: {exc}", 409) from exc
+        except OSError as exc:
+            raise RequestError("config_unwritable", f"cannot write {self.config_path}: {exc}", 409) from exc
+        self.roots = change.folders
+        self.rules.roots = change.folders
+
     def _check_roots(self, schedule: bool) -> None:
         """Update each root's state; watch and reconcile roots that came (back) online."""
         with self._roots_lock:  # called from the monitor and from the watcher's thread
@@ -272,17 +311,12 @@ class Engine:
         """Counts and per-root state, as `photosift status` shows them."""
         assert self.model is not None
         failures = self.ledger.all()
-        roots = [
-            {
-                "path": root,
-                "state": self._root_state.get(root, "unknown"),
-                "indexed": self.catalog.count_in_root(root),
-                "watched": self.watcher.watching(root),
-            }
-            for root in self.roots
-        ]
+        roots = self.folder_states()
         with self._scan_cond:
             scans = len(self._scan_requests) + (1 if self._scanning else 0)
+            scanning = self._scanning
+        done, total = self.pipeline.progress()
+        queued_to_settle = self.debouncer.pending
         return {
             "version": __version__,
             "pid": os.getpid(),
@@ -292,13 +326,30 @@ class Engine:
             "uptime": round(time.time() - self.started_at, 1),
             "paused": self.pipeline.paused,
             "indexed": len(self.catalog),
-            "queued": self.pipeline.pending + self.debouncer.pending,
+            "queued": self.pipeline.pending + queued_to_settle,
+            "progress": {"done": done, "total": total + queued_to_settle},
             "scans_pending": scans,
+            "scanning": scanning,
             "failed": len(failures),
             "failures": [{"path": f.path, "reason": f.reason} for f in failures[:100]],
             "offline": sum(1 for r in roots if r["state"] != "online"),
             "roots": roots,
         }
+
+    def folder_states(self) -> list[dict[str, Any]]:
+        """Each watched folder: online or why not, how many images it holds, watched or polled,
+        and whether it (or a folder inside it) is being scanned right now."""
+        scanning = self._scanning
+        return [
+            {
+                "path": root,
+                "state": self._root_state.get(root, "unknown"),
+                "indexed": self.catalog.count_in_root(root),
+                "watched": self.watcher.watching(root),
+                "scanning": scanning is not None and self.rules.root_of(scanning) == root,
+            }
+            for root in self.roots
+        ]
 
     def file_info(self, path: str) -> dict[str, Any]:
         """What the index knows about one file: its record, or why it is not indexed."""
@@ -329,6 +380,6 @@ class Engine:
             return list(self.roots)
         real = os.path.realpath(path)
         if self.rules.root_of(real) is None:
-            raise QueryError("not_in_roots", f"{path} is not inside a watched folder", 400)
+            raise RequestError("not_in_roots", f"{path} is not inside a watched folder", 400)
         self.request_scan(real)
         return [real]

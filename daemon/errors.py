@@ -25,6 +25,15 @@ class ConfigError(PhotosiftError):
         super().__init__(f"{len(problems)} problem(s) in the configuration ({source}):\n{lines}")
 
 
+class RequestError(PhotosiftError):
+    """A request that cannot be answered as asked (the API turns it into a 4xx with `code`)."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.status = status
+
+
 class ModelUnavailable(PhotosiftError):
     """The CLIP weights cannot be found or loaded."""
 

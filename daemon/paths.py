@@ -51,15 +51,16 @@ def runtime_dir() -> Path:
     xdg = os.environ.get("XDG_RUNTIME_DIR")
     if xdg and os.path.isdir(xdg):
         return Path(xdg) / APP
-    if sys.platform == "darwin":
+    if sys.platform in ("darwin", "win32"):
         return Path(platformdirs.user_runtime_dir(APP))
     uid = os.getuid() if hasattr(os, "getuid") else 0
     return Path(tempfile.gettempdir()) / f"{APP}-{uid}"
 
 
 def socket_path() -> Path:
-    """Where the daemon's API socket lives by default."""
-    return runtime_dir() / "api.sock"
+    """Where the daemon's API socket lives by default (on Windows: the file naming its loopback
+    port and token, since Python has no Unix sockets there)."""
+    return runtime_dir() / ("api.endpoint" if sys.platform == "win32" else "api.sock")
 
 
 def default_pictures_dir() -> Path:

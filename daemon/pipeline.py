@@ -52,9 +52,11 @@ class Stages:
             stat = FileStat.of(path)
         except OSError:
             return Done(path)  # vanished: its delete event (or the next scan) removes it
+        root = self.rules.root_of(path)
+        if root is None:
+            return Done(path)  # its folder stopped being watched while it waited
         if self.catalog.unchanged(path, stat) or self.ledger.failed_unchanged(path, stat):
             return Done(path)
-        root = self.rules.root_of(path) or ""
         try:
             digest = content_hash(path)
             reused = self._reuse(path, stat, digest, root)
@@ -120,6 +122,7 @@ class Pipeline:
         self._stopped = False
         self._pending = 0
         self.completed = 0  # units of work finished since start: drives progress bars
+        self._burst_start = 0  # `completed` when the queue last ran empty
         self._idle = threading.Condition()
         self.indexed_since_start = 0
         self._workers = [
@@ -183,6 +186,13 @@ class Pipeline:
         with self._idle:
             return self._pending
 
+    def progress(self) -> tuple[int, int]:
+        """(done, total) of the current burst of work: what finished since the queue was last
+        empty, and that plus what is still queued. (0, 0) when idle."""
+        with self._idle:
+            done = self.completed - self._burst_start
+            return done, done + self._pending
+
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every submitted path and sent op has been applied."""
         with self._idle:
@@ -194,6 +204,7 @@ class Pipeline:
             self.completed += n
             if self._pending <= 0:
                 self._pending = 0
+                self._burst_start = self.completed
                 self._idle.notify_all()
 
     # -- threads ---------------------------------------------------------------------------------

@@ -20,9 +20,14 @@ from .decode import FileStat
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Rules:
-    """Exclude globs and the extension filter, applied to paths under a root."""
+    """Exclude globs and the extension filter, applied to paths under a root.
+
+    Shared by every component; `roots` is replaced as a whole (never mutated in
+    place) when the user adds or removes a folder, so readers always see a
+    consistent tuple without a lock.
+    """
 
     roots: tuple[str, ...]
     exclude: tuple[str, ...]

@@ -15,19 +15,10 @@ import numpy as np
 
 from .catalog import Catalog
 from .decode import FileStat, Limits, decode_file
-from .errors import DecodeError, PhotosiftError
+from .errors import DecodeError, RequestError
 from .model import ClipModel
 from .query import Label, classify, image_pixels
 from .store import Hit, Store, record_id
-
-
-class QueryError(PhotosiftError):
-    """A query that cannot be answered as asked (the API turns it into a 4xx)."""
-
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
 
 
 @dataclass(frozen=True)
@@ -63,9 +54,9 @@ class Searcher:
         try:
             stat = FileStat.of(real)
         except FileNotFoundError as exc:
-            raise QueryError("not_found", f"no such file: {path}", 404) from exc
+            raise RequestError("not_found", f"no such file: {path}", 404) from exc
         except OSError as exc:
-            raise QueryError("unreadable", f"cannot read {path}: {exc.strerror}", 400) from exc
+            raise RequestError("unreadable", f"cannot read {path}: {exc.strerror}", 400) from exc
         if self.catalog.unchanged(real, stat):
             stored = self.store.embeddings([real]).get(real)
             if stored is not None:
@@ -73,7 +64,7 @@ class Searcher:
         try:
             decoded = decode_file(real, self.model.input_resolution, self.limits)
         except DecodeError as exc:
-            raise QueryError("bad_image", f"{path}: {exc.reason}", 422) from exc
+            raise RequestError("bad_image", f"{path}: {exc.reason}", 422) from exc
         return self.model.encode_images(decoded.pixels[None])[0]
 
     def compose(self, terms: list[Term]) -> np.ndarray:
@@ -88,11 +79,11 @@ class Searcher:
                 vectors.append(self.image_embedding(term.image))
                 weights.append(term.weight)
         if not vectors:
-            raise QueryError("empty_query", "the query has no text and no image")
+            raise RequestError("empty_query", "the query has no text and no image")
         combined = np.sum([w * v for w, v in zip(weights, vectors, strict=True)], axis=0)
         norm = float(np.linalg.norm(combined))
         if norm < 1e-6:
-            raise QueryError("empty_query", "the query's terms cancel each other out")
+            raise RequestError("empty_query", "the query's terms cancel each other out")
         return (combined / norm).astype(np.float32)
 
     def search(
@@ -136,5 +127,5 @@ class Searcher:
         try:
             pixels = image_pixels(source, self.model.input_resolution, self.limits)
         except DecodeError as exc:
-            raise QueryError("bad_image", exc.reason, 422) from exc
+            raise RequestError("bad_image", exc.reason, 422) from exc
         return classify(self.model, pixels, labels)

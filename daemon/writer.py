@@ -67,6 +67,11 @@ class Writer:
             raise TypeError(f"unknown writer op {op!r}")
 
     def _write(self, records: list[FileRecord], embeddings: np.ndarray) -> None:
+        keep = [i for i, r in enumerate(records) if self.rules.root_of(r.path) is not None]
+        if len(keep) < len(records):  # their folder stopped being watched while they were encoded
+            records, embeddings = [records[i] for i in keep], embeddings[keep]
+            if not records:
+                return
         self.store.upsert(records, embeddings)
         self.catalog.put(records)
         self.ledger.clear([r.path for r in records])

@@ -13,11 +13,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from .. import __version__
-from ..searcher import QueryError, Searcher, Term
+from ..errors import RequestError
+from ..folders import Change
+from ..searcher import Searcher, Term
 from ..store import Hit as StoreHit
 from .schemas import (
     ClassifyRequest,
     ErrorResponse,
+    FolderChange,
+    FolderRequest,
+    FolderState,
     Hit,
     Json,
     Label,
@@ -29,6 +34,7 @@ from .schemas import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+PathQuery = Annotated[str, Query(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
 
 
 class Daemon(Protocol):
@@ -42,6 +48,9 @@ class Daemon(Protocol):
     def pause(self) -> None: ...
     def resume(self) -> None: ...
     def request_scan_path(self, path: str | None) -> list[str]: ...
+    def folder_states(self) -> list[dict[str, Any]]: ...
+    def add_folder(self, folder: str) -> Change: ...
+    def remove_folder(self, folder: str) -> Change: ...
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -71,8 +80,7 @@ def _unix(moment: datetime | None) -> int | None:
 
 def create_app(daemon: Daemon) -> FastAPI:
     """The FastAPI application over a running engine."""
-    errors: dict[int | str, dict[str, Any]] = {400: {"model": ErrorResponse}, 404: {"model": ErrorResponse},
-                                                 413: {"model": ErrorResponse}, 422: {"model": ErrorResponse}}
+    errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 409, 413, 422)}
     app = FastAPI(title="photosift", version=__version__, responses=errors,
                   description="The photosift daemon's local API, served on a per-user Unix socket.")
 
@@ -96,8 +104,8 @@ def create_app(daemon: Daemon) -> FastAPI:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _error(exc.status_code, code, str(exc.detail))
 
-    @app.exception_handler(QueryError)
-    async def query_error(_request: Request, exc: QueryError) -> JSONResponse:
+    @app.exception_handler(RequestError)
+    async def query_error(_request: Request, exc: RequestError) -> JSONResponse:
         return _error(exc.status, exc.code, str(exc))
 
     @app.exception_handler(Exception)
@@ -127,12 +135,12 @@ def create_app(daemon: Daemon) -> FastAPI:
     def classify(req: ClassifyRequest) -> list[Label]:
         """Softmax probabilities over the labels (scaled by the model's logit scale)."""
         if (req.path is None) == (req.url is None):
-            raise QueryError("invalid_request", 'give exactly one of "path" and "url"', 422)
+            raise RequestError("invalid_request", 'give exactly one of "path" and "url"', 422)
         labels = daemon.searcher.classify(req.path or req.url or "", req.labels)
         return [Label(label=lab.text, probability=round(lab.probability, 6)) for lab in labels]
 
     @app.get("/v1/files")
-    def files(path: Annotated[str, Query(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]) -> Json:
+    def files(path: PathQuery) -> Json:
         """What the index knows about one file."""
         return daemon.file_info(os.path.realpath(path))
 
@@ -156,4 +164,30 @@ def create_app(daemon: Daemon) -> FastAPI:
         """Reconcile every root now, or one folder inside a root."""
         return {"scanning": daemon.request_scan_path(req.path if req else None)}
 
+    @app.get("/v1/folders")
+    def list_folders() -> list[FolderState]:
+        """The watched folders with their state and image counts."""
+        return [FolderState(**f) for f in daemon.folder_states()]
+
+    @app.post("/v1/folders")
+    def add_folder(req: FolderRequest) -> FolderChange:
+        """Watch a folder from now on (saved in the config file) and index it."""
+        return _change(daemon.add_folder(_absolute(req.path)))
+
+    @app.delete("/v1/folders")
+    def remove_folder(path: PathQuery) -> FolderChange:
+        """Stop watching a folder (saved in the config file); its images leave the index."""
+        return _change(daemon.remove_folder(_absolute(path)))
+
     return app
+
+
+def _absolute(path: str) -> str:
+    # a relative path would be read from the daemon's working folder, not the caller's
+    if not os.path.isabs(os.path.expanduser(path)):
+        raise RequestError("relative_path", f"give the folder as an absolute path, not {path!r}", 422)
+    return path
+
+
+def _change(change: Change) -> FolderChange:
+    return FolderChange(folders=list(change.folders), added=list(change.added), removed=list(change.removed))

@@ -65,6 +65,28 @@ class RescanRequest(Strict):
     path: PathText | None = None
 
 
+class FolderRequest(Strict):
+    """A folder to watch (created paths are resolved to absolute ones)."""
+
+    path: PathText
+
+
+class FolderState(BaseModel):
+    path: str
+    state: str
+    indexed: int
+    watched: bool
+    scanning: bool
+
+
+class FolderChange(BaseModel):
+    """The watched folders after a change; `removed` on an add lists folders the new one contains."""
+
+    folders: list[str]
+    added: list[str]
+    removed: list[str]
+
+
 class Hit(BaseModel):
     path: str
     score: float

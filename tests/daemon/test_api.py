@@ -9,13 +9,12 @@ import stat
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from engine_harness import CountingModel, running_engine
 from helpers import wait_for
 
 from photosift.daemon.api.app import create_app
@@ -24,27 +23,6 @@ from photosift.daemon.api.server import ApiServer
 from photosift.daemon.api.transport import SocketError, bind_unix_socket
 from photosift.daemon.client import ApiError, Client, DaemonNotRunning
 from photosift.daemon.engine import Engine
-
-
-@pytest.fixture
-def library(env: dict[str, Path], make_shape: Callable[..., Path]) -> Path:
-    photos = env["photos"]
-    for colour in ("red", "green", "blue", "yellow"):
-        for shape in ("circle", "square", "triangle", "star"):
-            make_shape(photos / colour, colour, shape, f"{colour}-{shape}.png")
-    return photos
-
-
-@pytest.fixture
-def daemon(env: dict[str, Path], model, library: Path) -> Iterator[Engine]:
-    with running_engine(env, CountingModel(model), 16, serve_api=True, socket=str(env["run"] / "api.sock")) as engine:
-        yield engine
-
-
-@pytest.fixture
-def client(env: dict[str, Path], daemon: Engine) -> Iterator[Client]:
-    with Client(env["run"] / "api.sock") as c:
-        yield c
 
 
 def names(hits: list[dict]) -> list[str]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import schemathesis
 from engine_harness import CountingModel, running_engine
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 
 from photosift.daemon.api.app import create_app
 from photosift.daemon.engine import Engine
@@ -39,13 +40,17 @@ def test_no_server_errors(api_schema) -> None:  # type: ignore[no-untyped-def]
     # schemathesis' pytest plugin does not load under this pytest, so each operation's
     # Hypothesis strategy is driven directly: the same generated cases, the same calls
     operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) >= 9
+    assert len(operations) >= 12
     for operation in operations:
 
         @given(case=operation.as_strategy())
         @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), database=None,
                   derandomize=True)  # the same cases on every run: CI must not depend on luck
         def check(case) -> None:  # type: ignore[no-untyped-def]
+            # a generated path that happens to be a real folder ("/", "/tmp") is a valid request
+            # that would really watch it: not a bad input, and not something to index in a test
+            assume(not (case.method == "POST" and case.path == "/v1/folders" and isinstance(case.body, dict)
+                        and os.path.isdir(str(case.body.get("path")))))
             response = case.call()
             assert response.status_code < 500, (case.method, case.path, response.status_code, response.text)
             content_type = response.headers.get("content-type")

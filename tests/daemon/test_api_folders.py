@@ -1,0 +1,107 @@
+"""Watched folders through the API: added and removed at run time, saved to the real config file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from engine_harness import settled
+from helpers import wait_for
+
+from photosift.daemon.client import ApiError, Client
+from photosift.daemon.engine import Engine
+
+
+def names(hits: list[dict]) -> list[str]:
+    return [Path(h["path"]).name for h in hits]
+
+
+def expect_error(status: int, code: str, call: Callable[[], object]) -> str:
+    with pytest.raises(ApiError) as info:
+        call()
+    assert (info.value.status, info.value.code) == (status, code)
+    return str(info.value)
+
+
+def test_adding_a_folder_saves_it_watches_it_and_indexes_it(
+    env: dict[str, Path], client: Client, library: Path, tmp_path: Path, make_shape: Callable[..., Path]
+) -> None:
+    env["config"].write_text(f'# my settings\nfolders = [\n    "{library}",  # the camera\n]\n')
+    extra = tmp_path / "extra"
+    make_shape(extra, "blue", "star", "extra-star.png")
+
+    change = client.add_folder(str(extra))
+    assert change == {"folders": [str(library), str(extra)], "added": [str(extra)], "removed": []}
+    text = env["config"].read_text()
+    assert "# my settings" in text and f'"{library}",  # the camera' in text and f'"{extra}"' in text
+    wait_for(lambda: client.status()["indexed"] == 17)
+    listing = {f["path"]: f for f in client.folders()}
+    assert listing[str(extra)]["indexed"] == 1 and listing[str(library)]["indexed"] == 16
+    wait_for(lambda: {f["path"]: f for f in client.folders()}[str(extra)]["watched"])
+    make_shape(extra, "red", "circle", "later.png")  # now a watched folder: the new file arrives by event
+    wait_for(lambda: client.status()["indexed"] == 18)
+    assert names(client.search("a blue star", k=1, folder=str(extra))) == ["extra-star.png"]
+
+
+def test_removing_a_folder_forgets_its_images_and_stops_watching(
+    env: dict[str, Path], client: Client, daemon: Engine, library: Path, tmp_path: Path,
+    make_shape: Callable[..., Path],
+) -> None:
+    extra = tmp_path / "extra"
+    make_shape(extra, "blue", "star", "extra-star.png")
+    client.add_folder(str(extra))
+    wait_for(lambda: client.status()["indexed"] == 17)
+
+    change = client.remove_folder(str(extra))
+    assert change == {"folders": [str(library)], "added": [], "removed": [str(extra)]}
+    wait_for(lambda: client.status()["indexed"] == 16)
+    assert client.search("a blue star", k=5, folder=str(extra)) == []
+    assert str(extra) not in env["config"].read_text()
+    assert [f["path"] for f in client.folders()] == [str(library)]
+    # a file added there now is ignored: the one added to a watched folder afterwards arrives alone
+    make_shape(extra, "green", "circle", "ignored.png")
+    make_shape(library, "green", "circle", "seen.png")
+    wait_for(lambda: client.status()["indexed"] == 17)
+    client.rescan()
+    wait_for(lambda: settled(daemon))
+    assert client.file(str(extra / "ignored.png"))["indexed"] is False
+    assert client.status()["indexed"] == 17
+
+
+def test_adding_a_parent_folder_absorbs_the_watched_folder_without_re_encoding(
+    client: Client, daemon: Engine, library: Path, tmp_path: Path, make_shape: Callable[..., Path]
+) -> None:
+    albums = tmp_path / "albums"
+    make_shape(albums / "2024", "red", "star", "old.png")
+    client.add_folder(str(albums / "2024"))
+    wait_for(lambda: client.status()["indexed"] == 17)
+    make_shape(albums, "yellow", "square", "top.png")
+    encoded = daemon.model.images_encoded
+
+    change = client.add_folder(str(albums))
+    assert change["removed"] == [str(albums / "2024")] and change["folders"] == [str(library), str(albums)]
+    wait_for(lambda: client.status()["indexed"] == 18)
+    assert daemon.model.images_encoded == encoded + 1  # only the new top-level image
+    listing = {f["path"]: f["indexed"] for f in client.folders()}
+    assert listing == {str(library): 16, str(albums): 2}
+
+
+def test_bad_folder_requests_are_refused_and_change_nothing(
+    env: dict[str, Path], client: Client, library: Path, tmp_path: Path
+) -> None:
+    assert "does not exist" in expect_error(400, "not_a_folder", lambda: client.add_folder(str(tmp_path / "nope")))
+    expect_error(409, "already_watched", lambda: client.add_folder(str(library)))
+    expect_error(409, "already_watched", lambda: client.add_folder(str(library / "red")))
+    expect_error(422, "relative_path", lambda: client.add_folder("photos"))
+    expect_error(404, "not_watched", lambda: client.remove_folder(str(tmp_path)))
+    expect_error(409, "last_folder", lambda: client.remove_folder(str(library)))
+    broken = 'folders = ["/x"]\nbatch_sise = 4\n'  # edited by hand since the daemon started
+    env["config"].write_text(broken)
+    (tmp_path / "more").mkdir()
+    message = expect_error(409, "config_invalid", lambda: client.add_folder(str(tmp_path / "more")))
+    assert "batch_sise" in message and 'did you mean "batch_size"' in message
+    assert env["config"].read_text() == broken
+    assert [f["path"] for f in client.folders()] == [str(library)]
+    raw = client._http.delete("/v1/folders")
+    assert raw.status_code == 422 and "path" in raw.json()["error"]["message"]
