@@ -57,16 +57,17 @@ def _watch(client: Client, as_json: bool) -> int:
     """Poll the daemon and show a live progress bar (or one JSON object per line) until Ctrl+C."""
     from tqdm import tqdm
 
+    status = client.status()  # a daemon that is not running fails here, before any bar is drawn
     bar = None if as_json else tqdm(total=0, unit="img", dynamic_ncols=True, file=sys.stderr)
     try:
         while True:
-            status = client.status()
             if bar is None:
                 sys.stdout.write(json.dumps(status) + "\n")
                 sys.stdout.flush()
             else:
                 _show(bar, status)
             time.sleep(WATCH_SECONDS)  # a polling interval, not synchronisation
+            status = client.status()
     except KeyboardInterrupt:
         return 0
     finally:

@@ -52,7 +52,7 @@ def runtime_dir() -> Path:
     if xdg and os.path.isdir(xdg):
         return Path(xdg) / APP
     if sys.platform in ("darwin", "win32"):
-        return Path(platformdirs.user_runtime_dir(APP))
+        return Path(platformdirs.user_runtime_dir(APP, appauthor=False))
     uid = os.getuid() if hasattr(os, "getuid") else 0
     return Path(tempfile.gettempdir()) / f"{APP}-{uid}"
 

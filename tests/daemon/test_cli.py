@@ -1,102 +1,167 @@
-"""The CLI without a daemon: index --once, status, search, classify (the original exercise)."""
+"""The CLI as a user runs it: `index --once`, then a real `photosift daemon` subprocess that every other
+command (and so every API endpoint, through the client) talks to over the real socket."""
 
 from __future__ import annotations
 
 import functools
 import http.server
 import json
+import random
+import signal
 import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import photosift_cmd, write_config
+from helpers import photosift_cmd, wait_for, write_config
+from shapes import draw_shape
+
+from photosift.daemon.client import Client, DaemonNotRunning
+
+DOWN = ["status", "search x", "similar a.png", "classify a.png --labels a b", "errors", "pause", "resume",
+        "rescan", "status --watch"]
 
 
-def run(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(photosift_cmd(*args), capture_output=True, text=True, timeout=timeout)
+def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(photosift_cmd(*args), capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
-@pytest.fixture
-def library(env: dict[str, Path], make_shape: Callable[..., Path]) -> Path:
-    photos = env["photos"]
+def names(output: str) -> list[str]:
+    return [Path(hit["path"]).name for hit in json.loads(output)]
+
+
+def status_of(sock: Path) -> dict | None:
+    try:
+        with Client(sock, timeout=10) as client:
+            return client.status()
+    except DaemonNotRunning:
+        return None
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
+    """A shapes library indexed by `index --once`, then served by a real daemon process."""
+    root = tmp_path_factory.mktemp("cli")
+    photos = root / "photos"
+    (photos / "green").mkdir(parents=True)
+    rng = random.Random(7)
     for colour in ("red", "green", "blue", "yellow"):
         for shape in ("circle", "square", "triangle", "star"):
-            make_shape(photos, colour, shape, f"{colour}-{shape}.jpg", fmt="JPEG")
+            folder = photos / "green" if colour == "green" else photos
+            draw_shape(colour, shape, 128, rng).image.save(folder / f"{colour}-{shape}.jpg", "JPEG")
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 nope")
-    write_config(env["config"], folders=[str(photos)])
-    return photos
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in (("CONFIG", root / "config.toml"), ("DATA_DIR", root / "data"),
+                            ("CACHE_DIR", root / "cache"), ("RUNTIME_DIR", root / "run")):
+            mp.setenv(f"PHOTOSIFT_{name}", str(value))
+        write_config(root / "config.toml", folders=[str(photos)], debounce_seconds=0.3)
+        indexed = run("index", str(photos), "--once")
+        before_daemon = {cmd: run(*cmd.split()) for cmd in DOWN}
+        daemon = subprocess.Popen(photosift_cmd("daemon"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sock = root / "run" / "api.sock"
+        try:
+            wait_for(lambda: (s := status_of(sock)) and s["indexed"] == 16 and s["queued"] == 0, 120)
+            yield {"root": root, "photos": photos, "sock": sock, "daemon": daemon, "indexed": indexed,
+                   "before_daemon": before_daemon}
+        finally:
+            daemon.send_signal(signal.SIGTERM)
+            daemon.communicate(timeout=60)
 
 
-def test_index_once_then_status_and_search(library: Path) -> None:
-    indexed = run("index", str(library), "--once")
+def test_index_once_reports_what_it_did(world: dict) -> None:
+    indexed = world["indexed"]
     assert indexed.returncode == 0, indexed.stderr
     assert "16 images indexed, 1 failed" in indexed.stdout
     assert "broken.jpg" in indexed.stdout
     assert "indexing" in indexed.stderr  # the progress bar
 
-    status = run("status")
-    assert status.returncode == 0, status.stderr
-    assert "indexed: 16" in status.stdout and "failed:  1" in status.stdout
-    assert "daemon:  not running" in status.stdout
 
-    found = run("search", "a blue star", "-k", "3", "--json")
+@pytest.mark.parametrize("command", DOWN)
+def test_without_a_daemon_each_command_says_how_to_start_it(world: dict, command: str) -> None:
+    down = world["before_daemon"][command]
+    assert down.returncode == 3, down
+    assert down.stderr.count("\n") == 1 and "start it with `photosift daemon`" in down.stderr
+    assert down.stdout == ""
+
+
+def test_index_refuses_a_missing_folder(world: dict) -> None:
+    proc = run("index", str(world["photos"] / "nope"), "--once")
+    assert proc.returncode == 2 and "not a folder" in proc.stderr
+
+
+def test_status(world: dict) -> None:
+    text = run("status")
+    assert text.returncode == 0, text.stderr
+    assert f"running (pid {world['daemon'].pid}" in text.stdout
+    assert "indexed: 16" in text.stdout and "failed:  1" in text.stdout
+    assert f"folder:  {world['photos']} (16 indexed)" in text.stdout
+    as_json = json.loads(run("status", "--json").stdout)
+    assert as_json["indexed"] == 16 and as_json["model"] == "shapes-clip.pt" and as_json["paused"] is False
+
+
+def test_status_watch_streams_until_interrupted(world: dict) -> None:
+    proc = subprocess.Popen(photosift_cmd("status", "--watch", "--json"), stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [json.loads(proc.stdout.readline()) for _ in range(3)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    assert all(line["indexed"] == 16 and line["progress"] == {"done": 0, "total": 0} for line in lines)
+
+
+def test_search_text_negative_image_and_filters(world: dict) -> None:
+    found = run("search", "a", "blue", "star", "-k", "3", "--json")  # unquoted words form one prompt
     assert found.returncode == 0, found.stderr
     results = json.loads(found.stdout)
     assert Path(results[0]["path"]).name == "blue-star.jpg"
     assert results[0]["score"] >= results[1]["score"] >= results[2]["score"]
     assert set(results[0]) == {"path", "score", "taken_at", "width", "height"}
-
     table = run("search", "something red", "-k", "4")
-    assert table.returncode == 0
     assert sum("red-" in line for line in table.stdout.splitlines()) >= 3
+    assert "blue-star.jpg" not in names(run("search", "a star", "--not", "blue", "-k", "3", "--json").stdout)
+    mixed = names(run("search", "--image", str(world["photos"] / "red-square.jpg"), "-k", "2", "--json").stdout)
+    assert "red-square.jpg" in mixed
+    inside = names(run("search", "a star", "--folder", str(world["photos"] / "green"), "--json").stdout)
+    assert inside[0] == "green-star.jpg" and len(inside) == 4
+    assert run("search", "a star", "--after", "2100-01-01").stdout.strip() == "no results"
+    assert len(names(run("search", "a star", "--before", "2100-01-01", "--json").stdout)) == 10
+    nothing = run("search")
+    assert nothing.returncode == 2 and "give some text" in nothing.stderr
 
 
-def test_index_refuses_a_missing_folder(env: dict[str, Path]) -> None:
-    write_config(env["config"], folders=[str(env["photos"])])
-    proc = run("index", str(env["photos"] / "nope"), "--once")
-    assert proc.returncode == 2 and "not a folder" in proc.stderr
+def test_similar(world: dict) -> None:
+    similar = run("similar", str(world["photos"] / "red-star.jpg"), "-k", "2", "--json")
+    assert similar.returncode == 0, similar.stderr
+    top = names(similar.stdout)
+    assert "red-star.jpg" not in top and len(top) == 2
+    missing = run("similar", str(world["photos"] / "nope.jpg"))
+    assert missing.returncode == 1 and "no such file" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_search_before_anything_is_indexed(env: dict[str, Path]) -> None:
-    write_config(env["config"], folders=[str(env["photos"])])
-    proc = run("search", "anything")
-    assert proc.returncode == 1 and "nothing is indexed yet" in proc.stderr
-
-
-def test_classify_prints_probabilities_scaled_by_logit_scale(
-    env: dict[str, Path], make_shape: Callable[..., Path]
-) -> None:
-    write_config(env["config"])
-    image = make_shape(env["photos"], "green", "triangle")
+def test_classify_path_and_bad_inputs(world: dict, tmp_path: Path) -> None:
+    image = world["photos"] / "green" / "green-triangle.jpg"
     proc = run("classify", str(image), "--labels", "a green triangle", "a red circle", "a blue square")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("label")
-    top = next(line for line in lines if "◀" in line)
-    assert top.startswith("a green triangle")
+    assert next(line for line in lines if "◀" in line).startswith("a green triangle")
     as_json = json.loads(run("classify", str(image), "--labels", "a green triangle", "a red circle",
                              "--json").stdout)
     assert as_json[0]["probability"] > 0.9  # a softmax of raw cosines would be near 0.5
     assert sum(item["probability"] for item in as_json) == pytest.approx(1.0, abs=1e-4)
-
-
-def test_classify_bad_inputs_have_clear_messages(env: dict[str, Path]) -> None:
-    write_config(env["config"])
-    text = env["photos"] / "note.png"
+    text = tmp_path / "note.png"
     text.write_text("hello")
-    proc = run("classify", str(text), "--labels", "a", "b")
-    assert proc.returncode == 1 and "not a supported image" in proc.stderr and "Traceback" not in proc.stderr
+    bad = run("classify", str(text), "--labels", "a", "b")
+    assert bad.returncode == 1 and "not a supported image" in bad.stderr and "Traceback" not in bad.stderr
     unreachable = run("classify", "http://127.0.0.1:9/cat.jpg", "--labels", "a", "b")
     assert unreachable.returncode == 1 and "cannot fetch" in unreachable.stderr
 
 
-def test_classify_an_image_over_http(env: dict[str, Path], make_shape: Callable[..., Path]) -> None:
+def test_classify_an_image_over_http(world: dict, make_shape: Callable[..., Path], tmp_path: Path) -> None:
     """The original exercise's URL input, served for real over loopback HTTP."""
-    write_config(env["config"])
-    image = make_shape(env["photos"], "red", "star", "star.png")
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(env["photos"]))
+    image = make_shape(tmp_path, "red", "star", "star.png")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="test-http", daemon=True)
     thread.start()
@@ -109,3 +174,48 @@ def test_classify_an_image_over_http(env: dict[str, Path], make_shape: Callable[
     assert proc.returncode == 0, proc.stderr
     best = max(json.loads(proc.stdout), key=lambda item: item["probability"])
     assert best["label"] == "a red star"
+
+
+def test_errors_pause_resume_rescan(world: dict) -> None:
+    errors = run("errors")
+    assert errors.returncode == 0 and "broken.jpg: corrupt or truncated image" in errors.stdout
+    assert json.loads(run("errors", "--json").stdout)[0]["path"] == str(world["photos"] / "broken.jpg")
+    assert run("pause").returncode == 0
+    assert "PAUSED" in run("status").stdout
+    assert json.loads(run("resume", "--json").stdout) == {"paused": False}
+    assert json.loads(run("rescan", str(world["photos"]), "--json").stdout) == {"scanning": [str(world["photos"])]}
+    outside = run("rescan", str(world["root"]))
+    assert outside.returncode == 1 and "not inside a watched folder" in outside.stderr
+
+
+def test_folders_through_the_daemon(world: dict, make_shape: Callable[..., Path]) -> None:
+    extra = world["root"] / "extra"
+    make_shape(extra, "blue", "circle", "extra.png")
+    added = run("folders", "add", "extra", cwd=world["root"])  # relative to the user, not the daemon
+    assert added.returncode == 0, added.stderr
+    assert f"watching {extra}" in added.stdout
+    assert str(extra) in (world["root"] / "config.toml").read_text()
+    wait_for(lambda: (s := status_of(world["sock"])) and s["indexed"] == 17, 60)
+    listing = run("folders", "list")
+    assert f"{extra}  (1 indexed)" in listing.stdout and f"{world['photos']}  (16 indexed)" in listing.stdout
+    again = run("folders", "add", str(extra))
+    assert again.returncode == 1 and "already watched" in again.stderr
+    removed = json.loads(run("folders", "remove", str(extra), "--json").stdout)
+    assert removed == {"folders": [str(world["photos"])], "added": [], "removed": [str(extra)]}
+    wait_for(lambda: (s := status_of(world["sock"])) and s["indexed"] == 16, 60)
+    last = run("folders", "remove", str(world["photos"]))
+    assert last.returncode == 1 and "only watched folder" in last.stderr
+
+
+def test_folders_without_a_daemon_edit_the_config(env: dict[str, Path], tmp_path: Path) -> None:
+    write_config(env["config"], folders=[str(env["photos"])])
+    (tmp_path / "more").mkdir()
+    added = run("folders", "add", str(tmp_path / "more"))
+    assert added.returncode == 0, added.stderr
+    assert "daemon is not running" in added.stdout
+    assert run("folders", "list").stdout.split() == [str(env["photos"]), str(tmp_path / "more")]
+    assert run("folders", "remove", str(env["photos"])).returncode == 0
+    assert json.loads(run("folders", "list", "--json").stdout) == [{"path": str(tmp_path / "more")}]
+    assert f'"{tmp_path / "more"}"' in env["config"].read_text()
+    missing = run("folders", "add", str(tmp_path / "nope"))
+    assert missing.returncode == 1 and "does not exist" in missing.stderr

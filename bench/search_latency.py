@@ -1,0 +1,156 @@
+"""Search latency through the daemon's socket: idle, while indexing, and under 50 concurrent clients.
+
+A real `photosift daemon` process serves a store of N records (CLIP-like
+clustered 512-d vectors, see search_recall.py) with ViT-B/32's text tower
+(the real weights when cached, else random weights: speed does not depend on
+their values, and it says which). This process is the client: `POST
+/v1/search` over the Unix socket, as the CLI and the tray send it.
+
+  (1) idle: p50/p95 of sequential searches while nothing is being indexed
+  (2) while indexing: the same while the daemon encodes a camera import of
+      12 MP JPEGs dropped into its watched folder
+  (3) 50 concurrent clients: throughput and p50/p95 per request
+
+Targets on a 2-core CPU: idle p50 <= 80 ms, p95 while indexing <= 300 ms.
+
+    python bench/search_latency.py                  # 100,000 records, 150 JPEGs to index
+    python bench/search_latency.py --size 20000 --import-size 60
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from index_throughput import make_jpegs, vit_b32
+from search_recall import clustered
+
+from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.model import model_id_for
+from photosift.daemon.store import FileRecord, Store
+
+QUERIES = [
+    "a dog on the beach", "kids playing in the snow", "a birthday cake with candles", "sunset over the sea",
+    "a receipt", "a screenshot of a phone", "my cat sleeping on the sofa", "mountains with a lake",
+    "a plate of pasta", "a red car in the street", "people at a wedding", "a bird on a branch",
+    "fireworks at night", "a train station", "flowers in a garden", "a document with a table",
+]
+
+
+def fill_store(data_dir: Path, spec: str, n: int) -> None:
+    """N records outside the watched folder (so the daemon keeps them), in the model's collection."""
+    store = Store.open("", data_dir, model_id_for(spec), 512)
+    vectors = clustered(7, n, 512, 500, 0.6, 32)
+    t0 = time.perf_counter()
+    for start in range(0, n, 5000):
+        end = min(start + 5000, n)
+        records = [FileRecord(f"/library/{i // 1000:03d}/IMG_{i:07d}.jpg", "/library", 2_000_000, 1, f"{i:032x}",
+                              4000, 3000, 1_600_000_000 + i * 600, model_id_for(spec)) for i in range(start, end)]
+        store.upsert(records, vectors[start:end])
+        print(f"\rfilling the store: {end:,}/{n:,} ({end / (time.perf_counter() - t0):,.0f}/s)", end="", flush=True)
+    print()
+    store.close()
+
+
+def timed_search(client: Client, query: str, k: int) -> float:
+    t = time.perf_counter()
+    hits = client.search(query, k)
+    elapsed = (time.perf_counter() - t) * 1000
+    assert len(hits) == k, hits
+    return elapsed
+
+
+def summary(latencies: list[float]) -> str:
+    return (f"p50 {np.percentile(latencies, 50):6.1f} ms, p95 {np.percentile(latencies, 95):6.1f} ms, "
+            f"max {max(latencies):6.1f} ms ({len(latencies)} searches)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=100_000, help="records in the store (default 100,000)")
+    ap.add_argument("--import-size", type=int, default=150, help="12 MP JPEGs indexed during phase 2")
+    ap.add_argument("--queries", type=int, default=200, help="sequential searches in phase 1")
+    ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--per-client", type=int, default=10, help="searches per concurrent client")
+    ap.add_argument("-k", type=int, default=20)
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-bench")
+    args = ap.parse_args()
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    spec, note = vit_b32(args.workdir)
+    jpegs = make_jpegs(args.workdir / f"jpegs-{args.import_size}", args.import_size)
+    run = Path(tempfile.mkdtemp(prefix="latency-", dir=args.workdir))
+    watched = run / "Pictures"
+    watched.mkdir()
+    (run / "config.toml").write_text(f'model = "{spec}"\ndevice = "cpu"\nfolders = ["{watched}"]\n'
+                                     "debounce_seconds = 0.5\n")
+    fill_store(run / "data", spec, args.size)
+    env = dict(os.environ, PHOTOSIFT_CONFIG=str(run / "config.toml"), PHOTOSIFT_DATA_DIR=str(run / "data"),
+               PHOTOSIFT_RUNTIME_DIR=str(run / "rt"))
+    daemon = subprocess.Popen([sys.executable, "-m", "photosift.daemon", "daemon"], env=env,
+                              stderr=open(run / "daemon.log", "w"))  # noqa: SIM115 - lives as long as the daemon
+    sock = run / "rt" / "api.sock"
+    try:
+        client = wait_for_daemon(sock, args.size)
+        print(f"model: {note}; store: {args.size:,} records; daemon pid {daemon.pid}; cores: {os.cpu_count()}")
+        for query in QUERIES:  # warm-up: first calls pay for lazy initialisation
+            timed_search(client, query, args.k)
+
+        idle = [timed_search(client, QUERIES[i % len(QUERIES)], args.k) for i in range(args.queries)]
+        print(f"(1) idle:            {summary(idle)}", flush=True)
+
+        for jpeg in jpegs:  # a camera import: the watcher sees them arrive
+            os.link(jpeg, watched / jpeg.name)
+        busy, started, i = [], time.perf_counter(), 0
+        while True:
+            status = client.status()
+            if status["indexed"] >= args.size + len(jpegs):
+                break
+            if status["queued"] > 0:
+                busy.append(timed_search(client, QUERIES[i % len(QUERIES)], args.k))
+                i += 1
+        seconds = time.perf_counter() - started
+        print(f"(2) while indexing:  {summary(busy)}; {len(jpegs)} JPEGs indexed in {seconds:.0f} s "
+              f"({len(jpegs) / seconds:.1f} images/s alongside the searches)", flush=True)
+
+        def one_client(c: int) -> list[float]:
+            with Client(sock) as own:
+                return [timed_search(own, QUERIES[(c + j) % len(QUERIES)], args.k) for j in range(args.per_client)]
+
+        t = time.perf_counter()
+        with ThreadPoolExecutor(args.clients) as pool:
+            results = [lat for lats in pool.map(one_client, range(args.clients)) for lat in lats]
+        wall = time.perf_counter() - t
+        print(f"(3) {args.clients} concurrent clients: {len(results) / wall:.1f} searches/s, every one answered; "
+              f"{summary(results)}")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(120)
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def wait_for_daemon(sock: Path, size: int) -> Client:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        try:
+            client = Client(sock)
+            if client.status()["indexed"] >= size:
+                return client
+            client.close()
+        except DaemonNotRunning:
+            pass
+        time.sleep(0.5)  # polling a starting process
+    raise SystemExit(f"the daemon did not come up; see its log in {sock.parent.parent}/daemon.log")
+
+
+if __name__ == "__main__":
+    main()
