@@ -13,7 +13,7 @@ their values, and it says which). This process is the client: `POST
 
 Targets on a 2-core CPU: idle p50 <= 80 ms, p95 while indexing <= 300 ms.
 
-    python bench/search_latency.py                  # 100,000 records, 150 JPEGs to index
+    python bench/search_latency.py                  # 100,000 records, 200 JPEGs to index
     python bench/search_latency.py --size 20000 --import-size 60
 """
 
@@ -46,15 +46,27 @@ QUERIES = [
 ]
 
 
-def fill_store(data_dir: Path, spec: str, n: int) -> None:
+def filled_store(workdir: Path, spec: str, n: int) -> Path:
+    """A data dir holding N records (built once per size and model, then copied for each run)."""
+    model_id = model_id_for(spec)  # hashes the checkpoint: once
+    kept = workdir / f"store-{n}-{model_id}"
+    if not kept.exists():
+        building = kept.with_suffix(".building")
+        shutil.rmtree(building, ignore_errors=True)
+        fill_store(building, model_id, n)
+        building.rename(kept)
+    return kept
+
+
+def fill_store(data_dir: Path, model_id: str, n: int) -> None:
     """N records outside the watched folder (so the daemon keeps them), in the model's collection."""
-    store = Store.open("", data_dir, model_id_for(spec), 512)
+    store = Store.open("", data_dir, model_id, 512)
     vectors = clustered(7, n, 512, 500, 0.6, 32)
     t0 = time.perf_counter()
     for start in range(0, n, 5000):
         end = min(start + 5000, n)
         records = [FileRecord(f"/library/{i // 1000:03d}/IMG_{i:07d}.jpg", "/library", 2_000_000, 1, f"{i:032x}",
-                              4000, 3000, 1_600_000_000 + i * 600, model_id_for(spec)) for i in range(start, end)]
+                              4000, 3000, 1_600_000_000 + i * 600, model_id) for i in range(start, end)]
         store.upsert(records, vectors[start:end])
         print(f"\rfilling the store: {end:,}/{n:,} ({end / (time.perf_counter() - t0):,.0f}/s)", end="", flush=True)
     print()
@@ -77,7 +89,7 @@ def summary(latencies: list[float]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=100_000, help="records in the store (default 100,000)")
-    ap.add_argument("--import-size", type=int, default=150, help="12 MP JPEGs indexed during phase 2")
+    ap.add_argument("--import-size", type=int, default=200, help="12 MP JPEGs indexed during phase 2")
     ap.add_argument("--queries", type=int, default=200, help="sequential searches in phase 1")
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--per-client", type=int, default=10, help="searches per concurrent client")
@@ -93,7 +105,7 @@ def main() -> None:
     watched.mkdir()
     (run / "config.toml").write_text(f'model = "{spec}"\ndevice = "cpu"\nfolders = ["{watched}"]\n'
                                      "debounce_seconds = 0.5\n")
-    fill_store(run / "data", spec, args.size)
+    shutil.copytree(filled_store(args.workdir, spec, args.size), run / "data")
     env = dict(os.environ, PHOTOSIFT_CONFIG=str(run / "config.toml"), PHOTOSIFT_DATA_DIR=str(run / "data"),
                PHOTOSIFT_RUNTIME_DIR=str(run / "rt"))
     daemon = subprocess.Popen([sys.executable, "-m", "photosift.daemon", "daemon"], env=env,

@@ -88,7 +88,7 @@ class Stages:
         return None
 
     def encode(self, batch: list[Decoded]) -> Encoded:
-        embeddings = self.model.encode_images(np.stack([d.pixels for d in batch]))
+        embeddings = self.model.encode_images(np.stack([d.pixels for d in batch]), background=True)
         return Encoded(tuple((d, self.rules.root_of(d.path) or "") for d in batch), embeddings)
 
 

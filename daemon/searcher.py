@@ -95,6 +95,11 @@ class Searcher:
         taken_before: int | None = None,
     ) -> list[Hit]:
         """The k best matches, optionally inside a folder and a date range (unix seconds)."""
+        with self.model.priority.query():
+            return self._search(terms, k, folder, taken_after, taken_before)
+
+    def _search(self, terms: list[Term], k: int, folder: str | None, taken_after: int | None,
+                taken_before: int | None) -> list[Hit]:
         query = self.compose(terms)
         where: dict[str, Any] | None = None
         clauses = []
@@ -117,9 +122,10 @@ class Searcher:
     def similar(self, paths: list[str], k: int) -> list[Hit]:
         """Images most like the mean of `paths`' embeddings, excluding `paths` themselves."""
         real = [os.path.realpath(p) for p in paths]
-        mean = np.mean([self.image_embedding(p) for p in real], axis=0)
-        mean /= max(float(np.linalg.norm(mean)), 1e-12)
-        hits = self.store.query(mean.astype(np.float32), k + len(real))
+        with self.model.priority.query():
+            mean = np.mean([self.image_embedding(p) for p in real], axis=0)
+            mean /= max(float(np.linalg.norm(mean)), 1e-12)
+            hits = self.store.query(mean.astype(np.float32), k + len(real))
         excluded = set(real)
         return [h for h in hits if h.record.path not in excluded][:k]
 
@@ -128,4 +134,5 @@ class Searcher:
             pixels = image_pixels(source, self.model.input_resolution, self.limits)
         except DecodeError as exc:
             raise RequestError("bad_image", exc.reason, 422) from exc
-        return classify(self.model, pixels, labels)
+        with self.model.priority.query():
+            return classify(self.model, pixels, labels)

@@ -192,12 +192,12 @@ class Store:
         ids: list[str] | None = None,
     ) -> list[Hit]:
         """The k nearest records to a normalised embedding (among `ids`, if given); score is the cosine."""
-        n = len(ids) if ids is not None else self.count()
-        if n == 0:
+        if ids is not None and not ids:
             return []
+        # no count() to clamp k: Chroma answers fewer results itself, and counting costs a table scan
         res = self._collection.query(
             query_embeddings=[embedding.astype(np.float32)],
-            n_results=min(k, n),
+            n_results=min(k, len(ids)) if ids is not None else k,
             where=where,
             ids=ids,
             include=["metadatas", "distances"],

@@ -22,9 +22,9 @@ class CountingModel:
         self._model = model
         self.images_encoded = 0
 
-    def encode_images(self, batch: np.ndarray) -> np.ndarray:
+    def encode_images(self, batch: np.ndarray, background: bool = False) -> np.ndarray:
         self.images_encoded += len(batch)
-        return self._model.encode_images(batch)
+        return self._model.encode_images(batch, background)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._model, name)

@@ -8,11 +8,13 @@ import http.server
 import json
 import random
 import signal
+import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from helpers import photosift_cmd, wait_for, write_config
 from shapes import draw_shape
@@ -219,3 +221,47 @@ def test_folders_without_a_daemon_edit_the_config(env: dict[str, Path], tmp_path
     assert f'"{tmp_path / "more"}"' in env["config"].read_text()
     missing = run("folders", "add", str(tmp_path / "nope"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_the_daemon_process_api_directly(world: dict) -> None:
+    """Every endpoint of the subprocess daemon over its socket, good requests and bad ones."""
+    sock: Path = world["sock"]
+    assert stat.S_IMODE(sock.stat().st_mode) == 0o600 and stat.S_IMODE(sock.parent.stat().st_mode) == 0o700
+    photos: Path = world["photos"]
+    star = photos / "red-star.jpg"
+    with httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), base_url="http://localhost", timeout=60) as http:
+        ok = {
+            ("GET", "/v1/status", None): lambda r: r["indexed"] >= 16,
+            ("POST", "/v1/search", '{"query": "a red star", "k": 1}'): lambda r: r[0]["path"].endswith("red-star.jpg"),
+            ("POST", "/v1/similar", json.dumps({"paths": [str(star)], "k": 2})): lambda r: len(r) == 2,
+            ("POST", "/v1/classify", json.dumps({"path": str(star), "labels": ["a", "b"]})): lambda r: len(r) == 2,
+            ("GET", f"/v1/files?path={photos / 'red-star.jpg'}", None): lambda r: r["indexed"] is True,
+            ("GET", "/v1/errors", None): lambda r: r[0]["path"].endswith("broken.jpg"),
+            ("GET", "/v1/folders", None): lambda r: r[0]["path"] == str(photos),
+            ("POST", "/v1/rescan", None): lambda r: r["scanning"] == [str(photos)],
+            ("POST", "/v1/pause", None): lambda r: r == {"paused": True},
+            ("POST", "/v1/resume", None): lambda r: r == {"paused": False},
+            ("GET", "/openapi.json", None): lambda r: "/v1/folders" in r["paths"],
+        }
+        for (method, url, body), check in ok.items():
+            response = http.request(method, url, content=body, headers={"content-type": "application/json"})
+            assert response.status_code == 200 and check(response.json()), (method, url, response.text)
+        bad = [
+            ("POST", "/v1/search", '{"query": "x", "k": 5000}', 422, "invalid_request"),
+            ("POST", "/v1/search", "{oops", 422, "invalid_request"),
+            ("POST", "/v1/search", json.dumps({"query": "x" * 70_000}), 413, "body_too_large"),
+            ("POST", "/v1/similar", json.dumps({"paths": [str(photos / "nope.jpg")]}), 404, "not_found"),
+            ("POST", "/v1/similar", json.dumps({"paths": [str(photos / "broken.jpg")]}), 422, "bad_image"),
+            ("POST", "/v1/classify", '{"labels": ["a"]}', 422, "invalid_request"),
+            ("GET", "/v1/files", None, 422, "invalid_request"),
+            ("POST", "/v1/rescan", json.dumps({"path": "/elsewhere"}), 400, "not_in_roots"),
+            ("POST", "/v1/folders", json.dumps({"path": "relative"}), 422, "relative_path"),
+            ("DELETE", f"/v1/folders?path={photos}", None, 409, "last_folder"),
+            ("GET", "/v1/nothing", None, 404, "not_found"),
+            ("PUT", "/v1/status", None, 405, "method_not_allowed"),
+        ]
+        for method, url, body, status, code in bad:
+            response = http.request(method, url, content=body, headers={"content-type": "application/json"})
+            assert (response.status_code, response.json()["error"]["code"]) == (status, code), (method, url)
+            assert "Traceback" not in response.text
+    assert world["daemon"].poll() is None  # still running

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import random
 import sys
+import threading
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from helpers import SHAPES_MODEL
+from helpers import SHAPES_MODEL, wait_for
 
 from photosift.daemon.decode import normalise
 from photosift.daemon.errors import ModelUnavailable
@@ -54,6 +55,17 @@ def test_embeddings_are_normalised_and_fp32_on_cpu(model) -> None:
     assert model.logit_scale > 1
 
 
+
+def test_text_encoding_skips_the_padding_without_changing_the_embedding(model) -> None:
+    """Our encoder stops at the longest text's end token; clip's runs all 77 positions."""
+    texts = ["a red circle", "x", "a blue star on a dark background " * 12, "green"]  # one truncated at 77
+    tokens = clip.tokenize(texts, truncate=True)
+    with torch.inference_mode():
+        full = model.network.encode_text(tokens).float()
+    full = (full / full.norm(dim=-1, keepdim=True)).numpy()
+    one_by_one = np.concatenate([model.encode_texts([t]) for t in texts])  # 2 to 77 positions each
+    assert np.abs(one_by_one - full).max() < 1e-5
+    assert np.abs(model.encode_texts(texts[:2]) - full[:2]).max() < 1e-5  # a batch padded to its longest
 def test_torchscript_archive_loads_like_the_state_dict(tmp_path: Path, model) -> None:
     traced = torch.jit.trace(
         model.network, (torch.zeros(1, 3, model.input_resolution, model.input_resolution), clip.tokenize(["x"]))
@@ -114,3 +126,21 @@ def test_device_resolution() -> None:
     if not torch.cuda.is_available():
         with pytest.raises(ModelUnavailable, match="CUDA is not available"):
             resolve_device("cuda")
+
+
+def test_background_encoding_steps_aside_while_a_query_runs(model) -> None:
+    rng = random.Random(5)
+    batch = np.stack([normalise(draw_shape(c, s, 64, rng).image) for c, s in CLASSES[:12]])
+    result: dict[str, np.ndarray] = {}
+    indexer = threading.Thread(target=lambda: result.update(emb=model.encode_images(batch, background=True)),
+                               name="test-background-encode")
+    with model.priority.query():
+        indexer.start()
+        wait_for(lambda: model.priority.parked == 1)  # held at a checkpoint inside the network
+        assert indexer.is_alive()
+        model.encode_texts(["a red circle"])  # the query's own work is not held up
+        model.encode_images(batch[:2])
+    indexer.join(60)
+    assert not indexer.is_alive() and model.priority.parked == 0
+    # chunked background encoding gives the embeddings of one whole batch
+    assert np.abs(result["emb"] - model.encode_images(batch)).max() < 1e-5
