@@ -18,12 +18,13 @@ from . import folders, paths
 from .cli_remote import print_json
 from .client import Client, DaemonNotRunning
 from .config import Config
+from .progress import Progress, duration
 
 WATCH_SECONDS = 0.5
 
 
 def print_status(status: dict[str, Any]) -> None:
-    print(f"daemon:  running (pid {status['pid']}, up {_duration(status['uptime'])})"
+    print(f"daemon:  running (pid {status['pid']}, up {duration(status['uptime'])})"
           + ("  PAUSED" if status["paused"] else ""))
     print(f"model:   {status['model']} on {status['device']}")
     print(f"indexed: {status['indexed']}")
@@ -38,12 +39,6 @@ def print_status(status: dict[str, Any]) -> None:
         print(f"folder:  {root['path']} ({root['indexed']} indexed){marks}")
 
 
-def _duration(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
     with Client(config.socket_path) as client:
         if args.watch:
@@ -54,37 +49,29 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _watch(client: Client, as_json: bool) -> int:
-    """Poll the daemon and show a live progress bar (or one JSON object per line) until Ctrl+C."""
-    from tqdm import tqdm
-
-    status = client.status()  # a daemon that is not running fails here, before any bar is drawn
-    bar = None if as_json else tqdm(total=0, unit="img", dynamic_ncols=True, file=sys.stderr)
+    """Poll the daemon and redraw one progress line (or print one JSON object per line) until Ctrl+C."""
+    status = client.status()  # a daemon that is not running fails here, before anything is drawn
+    progress, shown, live = Progress(), "", sys.stderr.isatty()
     try:
         while True:
-            if bar is None:
+            if as_json:
                 sys.stdout.write(json.dumps(status) + "\n")
                 sys.stdout.flush()
             else:
-                _show(bar, status)
+                line = progress.line(status)
+                if live:  # redraw in place; \x1b[K clears what a longer previous line left
+                    sys.stderr.write(f"\r{line}\x1b[K")
+                    sys.stderr.flush()
+                elif line != shown:  # piped into a file: one line per change
+                    print(line, flush=True)
+                shown = line
             time.sleep(WATCH_SECONDS)  # a polling interval, not synchronisation
             status = client.status()
     except KeyboardInterrupt:
         return 0
     finally:
-        if bar is not None:
-            bar.close()
-
-
-def _show(bar: Any, status: dict[str, Any]) -> None:
-    done, total = status["progress"]["done"], status["progress"]["total"]
-    if done < bar.n or total == 0:  # a new burst of work, or idle: start the rate afresh
-        bar.reset(total=total)
-    bar.total = total
-    bar.update(done - bar.n)
-    state = "paused" if status["paused"] else "indexing" if total else "idle"
-    bar.set_description(state)
-    bar.set_postfix_str(f"{status['indexed']:,} indexed, {status['failed']} failed", refresh=False)
-    bar.refresh()
+        if live and not as_json:
+            sys.stderr.write("\n")
 
 
 def cmd_errors(args: argparse.Namespace, config: Config) -> int:
