@@ -178,7 +178,7 @@ class ClipModel:
         """Embed texts (longer than CLIP's 77 tokens are truncated)."""
         tokens = clip.tokenize(texts, truncate=True).to(self.device)
         # one text encoding at a time: concurrent ones would each start an OpenMP team on the same
-        # cores and lose more to oversubscription than they gain (50 clients: 15.3 vs 12.4 searches/s)
+        # cores and gain nothing but oversubscription (see docs/performance.md)
         with self._text_lock, torch.inference_mode():
             feats = self._encode_tokens(tokens).float()
         return _normalise(feats)
