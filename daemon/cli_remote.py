@@ -66,7 +66,7 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
         return 2
     folder = os.path.abspath(args.folder) if args.folder else None
     with Client(config.socket_path) as client:
-        hits = client.search(terms, args.k, folder, args.after, args.before)
+        hits = client.search(terms, args.k, folder, args.after, args.before, args.tag or None)
     print_hits(hits, args.json)
     return 0
 
@@ -98,6 +98,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--folder", help="only images inside this folder")
     p.add_argument("--after", metavar="DATE", help="only images taken after DATE (e.g. 2024-06-01)")
     p.add_argument("--before", metavar="DATE", help="only images taken before DATE")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only images with this tag (repeatable)")
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_search)

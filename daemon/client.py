@@ -85,9 +85,11 @@ class Client:
         return self._call("GET", "/v1/status")
 
     def search(self, query: str | list[Any], k: int = 20, folder: str | None = None,
-               taken_after: str | None = None, taken_before: str | None = None) -> list[dict[str, Any]]:
+               taken_after: str | None = None, taken_before: str | None = None,
+               tags: list[str] | None = None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"query": query, "k": k}
-        for key, value in (("folder", folder), ("taken_after", taken_after), ("taken_before", taken_before)):
+        for key, value in (("folder", folder), ("taken_after", taken_after), ("taken_before", taken_before),
+                           ("tags", tags)):
             if value is not None:
                 body[key] = value
         return self._call("POST", "/v1/search", json=body)
@@ -123,3 +125,15 @@ class Client:
 
     def remove_folder(self, path: str) -> dict[str, Any]:
         return self._call("DELETE", "/v1/folders", params={"path": path})
+
+    def tags(self, path: str) -> dict[str, Any]:
+        return self._call("GET", "/v1/tags", params={"path": path})
+
+    def vocabulary(self) -> list[dict[str, Any]]:
+        return self._call("GET", "/v1/tags")
+
+    def explain(self, path: str) -> dict[str, Any]:
+        return self._call("GET", "/v1/tags/explain", params={"path": path})
+
+    def tagged(self, tags: list[str], mode: str = "all") -> list[str]:
+        return self._call("POST", "/v1/tagged", json={"tags": tags, "mode": mode})

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import paths
 from .errors import ConfigError
+from .vocabulary import TagSettings, parse_settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -47,6 +48,7 @@ class Config:
     max_file_mb: int = 1024
     socket: str = ""  # empty: paths.socket_path()
     decode_timeout: float = 60.0
+    tagging: TagSettings = field(default_factory=TagSettings)
     source: str = "defaults"
 
     @classmethod
@@ -141,8 +143,14 @@ def from_mapping(data: dict[str, Any], source: str) -> Config:
     """Validate `data` (parsed TOML) and build a Config, or raise ConfigError listing every problem."""
     problems: list[str] = []
     values: dict[str, Any] = {}
-    known = list(_RULES)
+    known = [*_RULES, "tagging"]
     for key, value in data.items():
+        if key == "tagging":
+            settings, tag_problems = parse_settings(value)
+            problems.extend(tag_problems)
+            if settings is not None:
+                values[key] = settings
+            continue
         if key not in _RULES:
             hint = difflib.get_close_matches(key, known, n=1)
             suggestion = f' (did you mean "{hint[0]}"?)' if hint else f" (known keys: {', '.join(known)})"

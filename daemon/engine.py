@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__, folders, paths, reconcile
+from . import __version__, folders, paths, reconcile, vocabulary
 from .api.app import create_app
 from .api.server import ApiServer
 from .catalog import Catalog
@@ -24,12 +24,15 @@ from .decode import Limits
 from .errors import ConfigError, RequestError
 from .ledger import Ledger
 from .lock import DataDirLock
-from .messages import Remove
+from .messages import Remove, Retag
 from .model import ClipModel, load
 from .pipeline import Pipeline, Stages
 from .scan import Rules, is_empty, root_state
 from .searcher import Searcher
 from .store import Store
+from .tagger import Tagger
+from .tagging import Tagging
+from .tagindex import TagIndex
 from .watcher import Watcher
 from .writer import Writer
 
@@ -95,8 +98,12 @@ class Engine:
         self.catalog = Catalog(self.store.records())
         self.ledger = Ledger(self.data_dir / "failures.sqlite")
         self._started.append("ledger")
+        self.tags = TagIndex(self.data_dir / "tags.sqlite")
+        self._started.append("tags")
+        tagger = Tagger.build(self.model, vocabulary.build(self.config.tagging), self.config.tagging, self.data_dir)
+        self.tagging = Tagging(tagger, self.tags, self.model.model_id)
         self.debouncer = Debouncer(self.config.debounce_seconds, self.pipeline_submit, self.request_rescan)
-        self.writer = Writer(self.store, self.catalog, self.ledger, self.rules, self.debouncer.touch)
+        self.writer = Writer(self.store, self.catalog, self.ledger, self.rules, self.debouncer.touch, self.tagging)
         limits = Limits(self.config.max_pixels, self.config.max_file_mb << 20)
         stages = Stages(self.model, self.store, self.catalog, self.ledger, self.rules, limits, self.debouncer.touch)
         self.pipeline = Pipeline(
@@ -108,6 +115,8 @@ class Engine:
         )
         self.pipeline.start()
         self._started.append("pipeline")
+        if not self.tagging.current:  # a new vocabulary, rule or model: re-tag from stored embeddings
+            self.pipeline.send(Retag())
         self.debouncer.start()
         self._started.append("debouncer")
         self.watcher = Watcher(
@@ -125,7 +134,7 @@ class Engine:
             self._monitor = threading.Thread(target=self._monitor_loop, name="photosift-monitor", daemon=True)
             self._monitor.start()
             self._started.append("monitor")
-        self.searcher = Searcher(self.model, self.store, self.catalog, limits)
+        self.searcher = Searcher(self.model, self.store, self.catalog, limits, self.tagging)
         if self.serve_api:
             self.api = ApiServer(create_app(self), self.config.socket_path)
             self.api.start()
@@ -147,6 +156,7 @@ class Engine:
             ("pipeline", lambda: self.pipeline.stop()),
             ("debouncer", lambda: self.debouncer.stop()),
             ("scanner", self._join_scanner),
+            ("tags", lambda: self.tags.close()),
             ("ledger", lambda: self.ledger.close()),
             ("store", lambda: self.store.close()),
             ("lock", self.lock.release),

@@ -59,4 +59,9 @@ class Done:
     path: str
 
 
-WriterOp = Encoded | Reuse | Failed | Remove | Move | Done
+@dataclass(frozen=True)
+class Retag:
+    """Re-tag every indexed file from its stored embedding (the tagging setup changed)."""
+
+
+WriterOp = Encoded | Reuse | Failed | Remove | Move | Done | Retag

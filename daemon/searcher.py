@@ -7,6 +7,7 @@ brand-new file, or one outside the roots) is encoded on the fly.
 
 from __future__ import annotations
 
+import difflib
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from .errors import DecodeError, RequestError
 from .model import ClipModel
 from .query import Label, classify, image_pixels
 from .store import Hit, Store, record_id
+from .tagging import Tagging
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,9 @@ class Term:
 class Searcher:
     """Answers queries from the warm model and the store, never re-encoding indexed images."""
 
-    def __init__(self, model: ClipModel, store: Store, catalog: Catalog, limits: Limits) -> None:
+    def __init__(self, model: ClipModel, store: Store, catalog: Catalog, limits: Limits,
+                 tagging: Tagging | None = None) -> None:
+        self.tagging = tagging
         self.model = model
         self.store = store
         self.catalog = catalog
@@ -93,13 +97,14 @@ class Searcher:
         folder: str | None = None,
         taken_after: int | None = None,
         taken_before: int | None = None,
+        tags: list[str] | None = None,
     ) -> list[Hit]:
-        """The k best matches, optionally inside a folder and a date range (unix seconds)."""
+        """The k best matches, optionally inside a folder, a date range (unix seconds), carrying tags."""
         with self.model.priority.query():
-            return self._search(terms, k, folder, taken_after, taken_before)
+            return self._search(terms, k, folder, taken_after, taken_before, tags)
 
     def _search(self, terms: list[Term], k: int, folder: str | None, taken_after: int | None,
-                taken_before: int | None) -> list[Hit]:
+                taken_before: int | None, tags: list[str] | None) -> list[Hit]:
         query = self.compose(terms)
         where: dict[str, Any] | None = None
         clauses = []
@@ -111,13 +116,69 @@ class Searcher:
             where = clauses[0]
         elif clauses:
             where = {"$and": clauses}
-        ids = None
+        allowed: set[str] | None = None
         if folder is not None:
-            inside = self.catalog.under(os.path.realpath(folder))
-            if not inside:
-                return []
-            ids = [record_id(p) for p in inside]
+            allowed = set(self.catalog.under(os.path.realpath(folder)))
+        if tags:
+            carrying = set(self.tagged(tags, every=True))
+            allowed = carrying if allowed is None else allowed & carrying
+        if allowed is not None and not allowed:
+            return []
+        ids = None if allowed is None else [record_id(p) for p in sorted(allowed)]
         return self.store.query(query, k, where=where, ids=ids)
+
+    # -- tags ----------------------------------------------------------------------------------------
+
+    def _tagging(self) -> Tagging:
+        if self.tagging is None:
+            raise RequestError("no_tagging", "tagging is not running in this process", 400)
+        return self.tagging
+
+    def check_tags(self, tags: list[str]) -> None:
+        """Refuse names that are not in the vocabulary, with a did-you-mean."""
+        names = self._tagging().tagger.names
+        unknown = [t for t in tags if t not in names]
+        if unknown:
+            hint = difflib.get_close_matches(unknown[0], names, n=1)
+            suggestion = f' (did you mean "{hint[0]}"?)' if hint else " (`photosift tags list` lists them)"
+            raise RequestError("unknown_tag", f'"{unknown[0]}" is not a tag{suggestion}', 400)
+
+    def tagged(self, tags: list[str], every: bool) -> list[str]:
+        """Indexed files carrying all (or any) of `tags`."""
+        self.check_tags(tags)
+        return self._tagging().index.tagged(tags, every)
+
+    def tags_of(self, path: str) -> dict[str, Any]:
+        """A file's tags: stored ones if it is indexed, else decided now from a fresh embedding."""
+        tagging = self._tagging()
+        real = os.path.realpath(path)
+        if self.catalog.get(real) is not None:
+            return {"path": real, "indexed": True,
+                    "tags": [{"tag": t, "probability": round(p, 6)} for t, p in tagging.index.tags_of(real)]}
+        with self.model.priority.query():
+            decided = tagging.tagger.decide(self.image_embedding(real)[None, :])[0]
+        return {"path": real, "indexed": False, "tags": [{"tag": t, "probability": round(p, 6)} for t, p in decided]}
+
+    def explain(self, path: str, limit: int = 20) -> dict[str, Any]:
+        """The scores behind a file's tags: the best `limit` tags with cosine and probability."""
+        tagger = self._tagging().tagger
+        with self.model.priority.query():
+            embedding = self.image_embedding(path)
+        chosen = {t for t, _ in tagger.decide(embedding[None, :])[0]}
+        settings = tagger.settings
+        return {
+            "path": os.path.realpath(path),
+            "rule": {"min_probability": settings.min_probability, "max_tags": settings.max_tags,
+                     "logit_scale": round(tagger.logit_scale, 4), "vocabulary": len(tagger.names)},
+            "scores": [{"tag": sc.tag, "cosine": round(sc.cosine, 6), "probability": round(sc.probability, 6),
+                        "chosen": sc.tag in chosen} for sc in tagger.explain(embedding, limit)],
+        }
+
+    def vocabulary(self) -> list[dict[str, Any]]:
+        """Every tag with how many indexed files carry it."""
+        tagging = self._tagging()
+        counts = tagging.index.counts()
+        return [{"tag": name, "count": counts.get(name, 0)} for name in tagging.tagger.names]
 
     def similar(self, paths: list[str], k: int) -> list[Hit]:
         """Images most like the mean of `paths`' embeddings, excluding `paths` themselves."""

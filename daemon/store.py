@@ -151,6 +151,18 @@ class Store:
                 return
             offset += PAGE
 
+    def vectors(self) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Every record's path and embedding, a page (paths, (n, dim) array) at a time."""
+        offset = 0
+        while True:
+            page = self._collection.get(include=["metadatas", "embeddings"], limit=PAGE, offset=offset)
+            metas = page["metadatas"] or []
+            if metas:
+                yield [str(m["path"]) for m in metas], np.asarray(page["embeddings"], dtype=np.float32)
+            if len(metas) < PAGE:
+                return
+            offset += PAGE
+
     def upsert(self, records: Sequence[FileRecord], embeddings: np.ndarray) -> None:
         """Write records; a path given twice (a batch can hold two versions of a file) keeps the last."""
         if not records:

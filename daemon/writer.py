@@ -16,9 +16,10 @@ import numpy as np
 from .catalog import Catalog
 from .decode import FileStat
 from .ledger import Ledger
-from .messages import Done, Encoded, Failed, Move, Remove, Reuse, WriterOp
+from .messages import Done, Encoded, Failed, Move, Remove, Retag, Reuse, WriterOp
 from .scan import Rules
 from .store import FileRecord, Store
+from .tagging import Tagging
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +28,10 @@ class Writer:
     """Applies pipeline results to the store, the catalog and the ledger."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, ledger: Ledger, rules: Rules, resubmit: Callable[[str], None]
+        self, store: Store, catalog: Catalog, ledger: Ledger, rules: Rules, resubmit: Callable[[str], None],
+        tagging: Tagging | None = None,
     ) -> None:
+        self.tagging = tagging
         self.store = store
         self.catalog = catalog
         self.ledger = ledger
@@ -63,6 +66,9 @@ class Writer:
             self.remove(list(op.paths), op.folders)
         elif isinstance(op, Move):
             self.move(op.src, op.dest, op.is_dir)
+        elif isinstance(op, Retag):
+            if self.tagging is not None:
+                self.tagging.retag_all(self.store)
         elif not isinstance(op, Done):
             raise TypeError(f"unknown writer op {op!r}")
 
@@ -75,6 +81,8 @@ class Writer:
         self.store.upsert(records, embeddings)
         self.catalog.put(records)
         self.ledger.clear([r.path for r in records])
+        if self.tagging is not None:
+            self.tagging.apply([r.path for r in records], embeddings)
 
     def remove(self, paths: list[str], folders: tuple[str, ...] = ()) -> None:
         """Forget files (and every file under `folders`) that are gone from disk."""
@@ -83,10 +91,15 @@ class Writer:
             doomed.update(self.catalog.under(folder))
         indexed = [p for p in doomed if self.catalog.get(p) is not None]  # the rest may be failures
         if indexed:
-            self.store.delete(indexed)
-            self.catalog.remove(indexed)
+            self._forget(indexed)
             log.info("removed %d file(s) from the index", len(indexed))
         self.ledger.clear([f.path for f in self.ledger.all() if f.path in doomed or _inside(f.path, folders)])
+
+    def _forget(self, paths: list[str]) -> None:
+        self.store.delete(paths)
+        self.catalog.remove(paths)
+        if self.tagging is not None:
+            self.tagging.remove(paths)
 
     def move(self, src: str, dest: str, is_dir: bool) -> None:
         """Re-point records from src to dest, keeping their embeddings."""
@@ -121,8 +134,7 @@ class Writer:
             # record that the next reconcile removes, never a lost embedding
             self._write(records, np.stack(vectors))
         if stale:
-            self.store.delete(stale)
-            self.catalog.remove(stale)
+            self._forget(stale)
         if is_dir:
             # failures are re-found by the scan of dest that follows a folder move
             self.ledger.clear([f.path for f in self.ledger.all() if _inside(f.path, (src,))])

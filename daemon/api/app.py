@@ -29,6 +29,7 @@ from .schemas import (
     RescanRequest,
     SearchRequest,
     SimilarRequest,
+    TaggedRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -124,7 +125,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         raw = [req.query] if isinstance(req.query, str) else req.query
         terms = [Term.parse(t if isinstance(t, str) else t.model_dump()) for t in raw]
         return _hits(daemon.searcher.search(terms, req.k, req.folder, _unix(req.taken_after),
-                                            _unix(req.taken_before)))
+                                            _unix(req.taken_before), req.tags))
 
     @app.post("/v1/similar")
     def similar(req: SimilarRequest) -> list[Hit]:
@@ -163,6 +164,21 @@ def create_app(daemon: Daemon) -> FastAPI:
     def rescan(req: RescanRequest | None = None) -> Json:
         """Reconcile every root now, or one folder inside a root."""
         return {"scanning": daemon.request_scan_path(req.path if req else None)}
+
+    @app.get("/v1/tags")
+    def tags(path: PathQuery | None = None) -> Json | list[Json]:
+        """Without `path`: the vocabulary with how many files carry each tag. With it: that file's tags."""
+        return daemon.searcher.vocabulary() if path is None else daemon.searcher.tags_of(path)
+
+    @app.get("/v1/tags/explain")
+    def explain(path: PathQuery) -> Json:
+        """The scores behind a file's tags: the best tags by probability, and the rule's knobs."""
+        return daemon.searcher.explain(path)
+
+    @app.post("/v1/tagged")
+    def tagged(req: TaggedRequest) -> list[str]:
+        """Indexed files carrying all (or any) of the tags."""
+        return daemon.searcher.tagged(req.tags, every=req.mode == "all")
 
     @app.get("/v1/folders")
     def list_folders() -> list[FolderState]:

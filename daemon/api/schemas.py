@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -44,6 +44,17 @@ class SearchRequest(Strict):
     folder: PathText | None = None
     taken_after: datetime | None = None
     taken_before: datetime | None = None
+    tags: Annotated[list[TagName], Field(min_length=1, max_length=50)] | None = None
+
+
+TagName = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class TaggedRequest(Strict):
+    """Files carrying tags: all of them ("all") or at least one ("any")."""
+
+    tags: Annotated[list[TagName], Field(min_length=1, max_length=50)]
+    mode: Literal["all", "any"] = "all"
 
 
 class SimilarRequest(Strict):

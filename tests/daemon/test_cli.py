@@ -58,6 +58,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
                             ("CACHE_DIR", root / "cache"), ("RUNTIME_DIR", root / "run")):
             mp.setenv(f"PHOTOSIFT_{name}", str(value))
         write_config(root / "config.toml", folders=[str(photos)], debounce_seconds=0.3)
+        with (root / "config.toml").open("a") as f:  # tags the tiny model knows: its colours and shapes
+            f.write('[tagging]\nvocabulary = "none"\n[tagging.custom]\n'
+                    + "".join(f"{name} = []\n" for name in ("red", "green", "blue", "yellow", "circle", "square",
+                                                              "triangle", "star")))
         indexed = run("index", str(photos), "--once")
         before_daemon = {cmd: run(*cmd.split()) for cmd in DOWN}
         daemon = subprocess.Popen(photosift_cmd("daemon"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -221,6 +225,23 @@ def test_folders_without_a_daemon_edit_the_config(env: dict[str, Path], tmp_path
     assert f'"{tmp_path / "more"}"' in env["config"].read_text()
     missing = run("folders", "add", str(tmp_path / "nope"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_tags_commands(world: dict) -> None:
+    star = world["photos"] / "red-star.jpg"
+    mine = run("tags", str(star))
+    assert mine.returncode == 0, mine.stderr
+    assert mine.stdout.startswith(f"{star}: ") and "red (" in mine.stdout and "star (" in mine.stdout
+    listing = run("tags", "list").stdout.split("\n")
+    assert any(line.split() == ["4", "star"] for line in listing), listing
+    explained = run("tags", "explain", str(star)).stdout
+    assert "rule: softmax over 8 tags" in explained and explained.count("◀ tagged") == 2
+    assert json.loads(run("tagged", "red", "star", "--json").stdout) == [str(star)]
+    assert len(run("tagged", "red", "blue", "--any").stdout.split()) == 8
+    only = names(run("search", "a shape", "--tag", "circle", "--json").stdout)
+    assert sorted(only) == sorted(f"{c}-circle.jpg" for c in ("red", "green", "blue", "yellow"))
+    unknown = run("tagged", "sqare")
+    assert unknown.returncode == 1 and 'did you mean "square"' in unknown.stderr
 
 
 def test_the_daemon_process_api_directly(world: dict) -> None:
