@@ -22,6 +22,17 @@ def cmd_tags(args: argparse.Namespace, config: Config) -> int:
             for entry in [] if args.json else sorted(vocabulary, key=lambda e: (-e["count"], e["tag"])):
                 print(f"{entry['count']:7,}  {entry['tag']}")
             return 0
+        if first in ("write", "unwrite") and len(rest) <= 1:
+            path = os.path.abspath(rest[0]) if rest else None
+            answer = client.export(path, unwrite=first == "unwrite", dry_run=args.dry_run)
+            if args.json:
+                print_json(answer)
+                return 0
+            for change in answer["changes"]:
+                print(change)
+            verb = "would change" if args.dry_run else "changed"
+            print(f"{len(answer['changes'])} {verb} ({answer['files']} indexed images looked at)")
+            return 0
         if first == "explain":
             if not rest:
                 print("usage: photosift tags explain FILE...", file=sys.stderr)
@@ -67,8 +78,10 @@ def cmd_tagged(args: argparse.Namespace, config: Config) -> int:
 
 def add_parsers(sub: Any) -> None:
     """Register these subcommands on the main parser."""
-    p = sub.add_parser("tags", help="a file's tags; `tags list`: every tag with counts; `tags explain FILE`")
-    p.add_argument("target", nargs="+", metavar="FILE | list | explain FILE")
+    p = sub.add_parser("tags", help="a file's tags; `tags list`: every tag with counts; `tags explain FILE`; "
+                                    "`tags write [PATH]` / `tags unwrite [PATH]`: sidecars and xattrs")
+    p.add_argument("target", nargs="+", metavar="FILE | list | explain FILE | write [PATH] | unwrite [PATH]")
+    p.add_argument("--dry-run", action="store_true", help="with write/unwrite: only show what would change")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_tags)
 

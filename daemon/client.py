@@ -137,3 +137,9 @@ class Client:
 
     def tagged(self, tags: list[str], mode: str = "all") -> list[str]:
         return self._call("POST", "/v1/tagged", json={"tags": tags, "mode": mode})
+
+    def export(self, path: str | None = None, unwrite: bool = False, dry_run: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"dry_run": dry_run}
+        if path is not None:
+            body["path"] = path
+        return self._call("POST", "/v1/tags/unwrite" if unwrite else "/v1/tags/write", json=body)

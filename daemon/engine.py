@@ -344,6 +344,8 @@ class Engine:
             "failures": [{"path": f.path, "reason": f.reason} for f in failures[:100]],
             "offline": sum(1 for r in roots if r["state"] != "online"),
             "roots": roots,
+            # current: false while the library is being re-tagged after a change of the tagging setup
+            "tagging": {"vocabulary": len(self.tagging.tagger.names), "current": self.tagging.current},
         }
 
     def folder_states(self) -> list[dict[str, Any]]:

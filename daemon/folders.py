@@ -15,15 +15,14 @@ crash leaves either the old file or the new one, never half of one.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import tomlkit
 from tomlkit.items import Array
 
+from . import atomic
 from .config import Config, from_mapping
 from .errors import ConfigError, RequestError
 
@@ -104,28 +103,5 @@ def save(config_path: Path, change: Change) -> Config:
         array.multiline(True)
         doc["folders"] = array
     config = from_mapping(doc.unwrap(), str(config_path))  # never write a file that would not load
-    _write_atomically(config_path, tomlkit.dumps(doc))
+    atomic.write_text(config_path, tomlkit.dumps(doc), new_mode=0o600)
     return config
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    mode = path.stat().st_mode & 0o777 if path.exists() else 0o600
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):  # make the rename itself durable (not possible on Windows)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)

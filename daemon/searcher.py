@@ -174,6 +174,22 @@ class Searcher:
                         "chosen": sc.tag in chosen} for sc in tagger.explain(embedding, limit)],
         }
 
+    def export(self, path: str | None, unwrite: bool, dry_run: bool) -> dict[str, Any]:
+        """Write the tags of the indexed files at `path` (a file or folder; None: all) into their
+        sidecars and attributes, or remove exactly what photosift wrote there."""
+        tagging = self._tagging()
+        if not unwrite and not tagging.exporter.enabled:
+            raise RequestError("export_disabled", "nothing to write: set write_xmp = true and/or "
+                               "write_xattr = true in the config's [tagging] table", 409)
+        if path is None:
+            files = sorted(self.catalog.paths())
+        else:
+            real = os.path.realpath(path)
+            files = [real] if self.catalog.get(real) is not None else sorted(self.catalog.under(real))
+            if not files:
+                raise RequestError("not_found", f"no indexed images at {path}", 404)
+        return {"files": len(files), "dry_run": dry_run, "changes": tagging.export(files, unwrite, dry_run)}
+
     def vocabulary(self) -> list[dict[str, Any]]:
         """Every tag with how many indexed files carry it."""
         tagging = self._tagging()

@@ -10,6 +10,10 @@ table adjusts it:
     remove = ["meme"]             # default tags you do not want
     rename = { "dog" = "doggo" }  # keep the concept, show another name
 
+    write_xmp = false             # opt in: keywords in XMP sidecars (export.py)
+    xmp_naming = "append"         # photo.jpg.xmp (digiKam, darktable); "stem": photo.xmp (Lightroom)
+    write_xattr = false           # opt in: user.xdg.tags extended attributes
+
     [tagging.custom]              # your own tags; prompts are optional
     Rex = ["a photo of a golden retriever"]
     "red car" = []                # [] = the default templates ("a photo of a red car." ...)
@@ -39,6 +43,9 @@ class TagSettings:
     remove: tuple[str, ...] = ()
     rename: tuple[tuple[str, str], ...] = ()
     custom: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    write_xmp: bool = False
+    xmp_naming: str = "append"
+    write_xattr: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +104,8 @@ def parse_settings(table: Any) -> tuple[TagSettings | None, list[str]]:
     if not isinstance(table, dict):
         return None, ['"tagging" must be a table ([tagging] with keys such as max_tags)']
     problems: list[str] = []
-    known = {"vocabulary", "min_probability", "max_tags", "remove", "rename", "custom"}
+    known = {"vocabulary", "min_probability", "max_tags", "remove", "rename", "custom", "write_xmp", "xmp_naming",
+             "write_xattr"}
     for key in table:
         if key not in known:
             problems.append(f'unknown key "tagging.{key}" (known keys: {", ".join(sorted(known))})')
@@ -135,6 +143,17 @@ def parse_settings(table: Any) -> tuple[TagSettings | None, list[str]]:
         problems.append('"tagging.custom" must map tag names to lists of prompts ([] for the default templates)')
     else:
         values["custom"] = tuple((k, tuple(v)) for k, v in custom.items())
+    for key in ("write_xmp", "write_xattr"):
+        flag = table.get(key, False)
+        if not isinstance(flag, bool):
+            problems.append(f'"tagging.{key}" must be true or false, got {flag!r}')
+        else:
+            values[key] = flag
+    naming = table.get("xmp_naming", "append")
+    if naming not in ("append", "stem"):
+        problems.append(f'"tagging.xmp_naming" must be "append" (photo.jpg.xmp) or "stem" (photo.xmp), got {naming!r}')
+    else:
+        values["xmp_naming"] = naming
     if values.get("vocabulary") == "none" and not values.get("custom"):
         problems.append('"tagging.vocabulary" is "none" but there are no [tagging.custom] tags')
     return (None, problems) if problems else (TagSettings(**values), [])

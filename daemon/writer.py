@@ -68,7 +68,7 @@ class Writer:
             self.move(op.src, op.dest, op.is_dir)
         elif isinstance(op, Retag):
             if self.tagging is not None:
-                self.tagging.retag_all(self.store)
+                self.tagging.retag_all(self.store, self.catalog.paths())
         elif not isinstance(op, Done):
             raise TypeError(f"unknown writer op {op!r}")
 

@@ -3,6 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . install/venv.sh
+. install/system-packages.sh
+ensure_system_packages
 ensure_venv "[test]"
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

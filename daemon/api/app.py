@@ -20,6 +20,7 @@ from ..store import Hit as StoreHit
 from .schemas import (
     ClassifyRequest,
     ErrorResponse,
+    ExportRequest,
     FolderChange,
     FolderRequest,
     FolderState,
@@ -179,6 +180,18 @@ def create_app(daemon: Daemon) -> FastAPI:
     def tagged(req: TaggedRequest) -> list[str]:
         """Indexed files carrying all (or any) of the tags."""
         return daemon.searcher.tagged(req.tags, every=req.mode == "all")
+
+    @app.post("/v1/tags/write")
+    def write_tags(req: ExportRequest | None = None) -> Json:
+        """Write tags into XMP sidecars and/or extended attributes, as [tagging] enables them."""
+        req = req or ExportRequest()
+        return daemon.searcher.export(req.path, unwrite=False, dry_run=req.dry_run)
+
+    @app.post("/v1/tags/unwrite")
+    def unwrite_tags(req: ExportRequest | None = None) -> Json:
+        """Remove exactly what photosift wrote into sidecars and extended attributes, nothing else."""
+        req = req or ExportRequest()
+        return daemon.searcher.export(req.path, unwrite=True, dry_run=req.dry_run)
 
     @app.get("/v1/folders")
     def list_folders() -> list[FolderState]:

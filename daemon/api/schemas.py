@@ -57,6 +57,13 @@ class TaggedRequest(Strict):
     mode: Literal["all", "any"] = "all"
 
 
+class ExportRequest(Strict):
+    """Which indexed images (a file or folder; none: all), and whether only to report."""
+
+    path: PathText | None = None
+    dry_run: bool = False
+
+
 class SimilarRequest(Strict):
     """Images most like the mean of these images' embeddings (the inputs are excluded)."""
 

@@ -242,6 +242,10 @@ def test_tags_commands(world: dict) -> None:
     assert sorted(only) == sorted(f"{c}-circle.jpg" for c in ("red", "green", "blue", "yellow"))
     unknown = run("tagged", "sqare")
     assert unknown.returncode == 1 and 'did you mean "square"' in unknown.stderr
+    disabled = run("tags", "write")  # this config does not opt in to sidecars or xattrs
+    assert disabled.returncode == 1 and "write_xmp" in disabled.stderr
+    preview = run("tags", "unwrite", str(world["photos"]), "--dry-run")
+    assert preview.returncode == 0 and preview.stdout.strip() == "0 would change (16 indexed images looked at)"
 
 
 def test_the_daemon_process_api_directly(world: dict) -> None:

@@ -109,6 +109,7 @@ def test_tags_through_the_api(env: dict[str, Path], tagged_daemon: Engine, shape
         assert client.tagged(["star"]) == sorted(str(shapes_library / f"{c}-star.png") for c in COLOURS)
         assert len(client.tagged(["red", "blue"], mode="any")) == 8
         assert {e["tag"]: e["count"] for e in client.vocabulary()} == dict.fromkeys((*COLOURS, *SHAPES), 4)
+        assert client.status()["tagging"] == {"vocabulary": 8, "current": True}
         only_stars = client.search("a blue star", k=10, tags=["star"])
         assert {Path(h["path"]).name for h in only_stars} == {f"{c}-star.png" for c in COLOURS}
         explained = client.explain(str(shapes_library / "green-square.png"))

@@ -1,0 +1,24 @@
+# Sourced by install/test.sh: the system tools the tests use as real readers of what photosift
+# writes (exiftool reads XMP sidecars, getfattr reads extended attributes, curl calls the API).
+ensure_system_packages() {
+    local missing=()
+    command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
+    command -v getfattr >/dev/null || missing+=(attr)
+    command -v curl >/dev/null || missing+=(curl)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    local sudo=""
+    if [ "$(id -u)" -ne 0 ]; then
+        if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+            sudo="sudo -n"
+        else
+            echo "note: cannot install ${missing[*]} (not root); the tests that need them will skip" >&2
+            return 0
+        fi
+    fi
+    if command -v apt-get >/dev/null; then
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+        echo "note: no apt-get here; install ${missing[*]} by hand for the tests that need them" >&2
+    fi
+}
