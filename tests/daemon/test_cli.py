@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import http.server
 import json
+import os
 import random
 import signal
 import stat
@@ -290,3 +291,16 @@ def test_the_daemon_process_api_directly(world: dict) -> None:
             assert (response.status_code, response.json()["error"]["code"]) == (status, code), (method, url)
             assert "Traceback" not in response.text
     assert world["daemon"].poll() is None  # still running
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(env: dict[str, Path]) -> None:
+    """`photosift ... | head`: output into a pipe whose reader has gone is a quiet exit 141, no traceback."""
+    write_config(env["config"], folders=[str(env["photos"])])
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(photosift_cmd("folders", "list"), stdout=write_end, stderr=subprocess.PIPE, text=True,
+                              timeout=120)
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141 and proc.stderr == ""
