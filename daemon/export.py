@@ -66,8 +66,10 @@ class Exporter:
             return [f"{sidecar}: skipped: {exc}"]
         if after == before:
             return []
+        # what photosift's keywords become, so a dry run shows what would be written
+        detail = f" (photosift's keywords: {', '.join(xmp.keywords(after)[1]) or 'none'})" if after else ""
         if dry_run:
-            return [f"{sidecar}: {'create' if before is None else 'delete' if after is None else 'update'}"]
+            return [f"{sidecar}: {'create' if before is None else 'delete' if after is None else 'update'}{detail}"]
         try:
             if after is None:
                 sidecar.unlink()
@@ -76,7 +78,7 @@ class Exporter:
         except OSError as exc:
             log.warning("cannot write %s: %s", sidecar, exc)
             return [f"{sidecar}: failed: {exc.strerror}"]
-        return [f"{sidecar}: {'created' if before is None else 'deleted' if after is None else 'updated'}"]
+        return [f"{sidecar}: {'created' if before is None else 'deleted' if after is None else 'updated'}{detail}"]
 
     def _attributes(self, image: Path, tags: list[str], dry_run: bool) -> list[str]:
         try:

@@ -158,11 +158,17 @@ def test_the_daemon_writes_sidecars_when_asked_and_unwrites_exactly(
         gone.unlink()  # an image deleted: the sidecar photosift made for it goes too
         wait_for(lambda: not (photos / "gone.png.xmp").exists())
         with Client(env["run"] / "api.sock") as client:
+            (photos / "red-circle.png.xmp").unlink()
+            rewrite = client.export(str(red), dry_run=True)  # what `tags write --dry-run` shows
+            assert rewrite["changes"][0].startswith(f"{red}.xmp: create (photosift's keywords: ")
+            assert not (photos / "red-circle.png.xmp").exists()
+            assert client.export(str(red))["changes"][0].startswith(f"{red}.xmp: created")
             preview = client.export(unwrite=True, dry_run=True)
             assert preview["files"] == 2 and len(preview["changes"]) == 2
             assert (photos / "red-circle.png.xmp").exists()  # a dry run changes nothing
             done = client.export(str(photos), unwrite=True)
-            assert sorted(done["changes"]) == [f"{blue}.xmp: updated", f"{red}.xmp: deleted"]
+            assert sorted(done["changes"]) == [f"{blue}.xmp: updated (photosift's keywords: none)",
+                                               f"{red}.xmp: deleted"]
     assert (photos / "blue-star.png.xmp").read_text() == DIGIKAM
     assert not (photos / "red-circle.png.xmp").exists()
 
