@@ -118,7 +118,7 @@ def _taken_at(img: Image.Image, fallback: int) -> int:
         return fallback
 
 
-def _to_rgb(img: Image.Image) -> Image.Image:
+def to_rgb(img: Image.Image) -> Image.Image:
     """Any Pillow mode to 8-bit RGB; alpha is composited on a neutral background."""
     if img.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         arr = np.asarray(img, dtype=np.float64)
@@ -169,7 +169,7 @@ def normalise(img: Image.Image) -> np.ndarray:
 def to_pixels(img: Image.Image, size: int, full_size: tuple[int, int] | None = None) -> np.ndarray:
     """An opened image (see `open_image`) to the model's input tensor; closes the image."""
     try:
-        return normalise(resize_crop(_to_rgb(img), size, full_size))
+        return normalise(resize_crop(to_rgb(img), size, full_size))
     finally:
         img.close()
 

@@ -1,1 +1,1 @@
-"""The system-tray app: a client of the daemon's API (not built yet)."""
+"""The system-tray app: a client of the daemon's API (in progress: thumbnails so far)."""
