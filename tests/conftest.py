@@ -1,4 +1,4 @@
-"""Shared fixtures: hermetic dirs, the tiny CLIP fixture, shape images, thread-leak check."""
+"""Shared fixtures: hermetic dirs, the tiny CLIP fixture, shape images, a served library, thread-leak check."""
 
 from __future__ import annotations
 
@@ -15,8 +15,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
 sys.path.insert(0, str(Path(__file__).parent))
 
+from engine_harness import CountingModel, running_engine  # noqa: E402
 from helpers import SHAPES_MODEL  # noqa: E402
 from shapes import draw_shape  # noqa: E402
+
+from photosift.daemon.client import Client  # noqa: E402
+from photosift.daemon.engine import Engine  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -73,3 +77,27 @@ def make_shape() -> Callable[..., Path]:
         return path
 
     return make
+
+
+# -- a shapes library served by a real engine on a real socket (the API, CLI and window tests) --------
+
+
+@pytest.fixture
+def library(env: dict[str, Path], make_shape: Callable[..., Path]) -> Path:
+    photos = env["photos"]
+    for colour in ("red", "green", "blue", "yellow"):
+        for shape in ("circle", "square", "triangle", "star"):
+            make_shape(photos / colour, colour, shape, f"{colour}-{shape}.png")
+    return photos
+
+
+@pytest.fixture
+def daemon(env: dict[str, Path], model, library: Path) -> Iterator[Engine]:
+    with running_engine(env, CountingModel(model), 16, serve_api=True, socket=str(env["run"] / "api.sock")) as engine:
+        yield engine
+
+
+@pytest.fixture
+def client(env: dict[str, Path], daemon: Engine) -> Iterator[Client]:
+    with Client(env["run"] / "api.sock") as c:
+        yield c

@@ -1,1 +1,1 @@
-"""The system-tray app: a client of the daemon's API (in progress: thumbnails so far)."""
+"""The system-tray app and its search window: clients of the daemon's API (in progress, issue 5)."""

@@ -1,0 +1,49 @@
+"""A real X display for the GUI tests: Xvfb, started once per session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import wait_for
+
+ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
+
+
+@pytest.fixture(scope="session")
+def display() -> Iterator[str]:
+    """DISPLAY of a fresh Xvfb server (install/test.sh installs Xvfb)."""
+    xvfb = shutil.which("Xvfb")
+    if xvfb is None:
+        pytest.skip("Xvfb is not installed (Debian: xvfb; install/test.sh installs it)")
+    number = next(n for n in range(90, 200) if not Path(f"/tmp/.X11-unix/X{n}").exists()
+                  and not Path(f"/tmp/.X{n}-lock").exists())
+    proc = subprocess.Popen([xvfb, f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: Path(f"/tmp/.X11-unix/X{number}").exists() or proc.poll() is not None, 30)
+        assert proc.poll() is None, "Xvfb exited at start"
+        previous = os.environ.get("DISPLAY")
+        os.environ["DISPLAY"] = f":{number}"
+        yield f":{number}"
+        if previous is None:
+            os.environ.pop("DISPLAY", None)
+        else:
+            os.environ["DISPLAY"] = previous
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def screenshot(display: str, name: str) -> Path:
+    """Save the whole X screen as test-artifacts/NAME.png, for a person to look at."""
+    from PIL import ImageGrab
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    ImageGrab.grab(xdisplay=display).save(path)
+    return path
