@@ -72,8 +72,19 @@ class SearchWindow:
         self.entry.pack(fill="x", padx=10, pady=(10, 4))
         self.status = tk.Label(self.root, text="Type to search your photos", anchor="w", fg="#555")
         self.status.pack(fill="x", padx=12)
-        self.grid = tk.Frame(self.root)
-        self.grid.pack(fill="both", expand=True, padx=10, pady=10)
+        # the grid scrolls: a frame inside a canvas, with a scrollbar and the mouse wheel
+        area = tk.Frame(self.root)
+        area.pack(fill="both", expand=True, padx=10, pady=10)
+        self.canvas = tk.Canvas(area, highlightthickness=0)
+        scrollbar = tk.Scrollbar(area, orient="vertical", command=self.canvas.yview)
+        self.canvas.configure(yscrollcommand=scrollbar.set)
+        scrollbar.pack(side="right", fill="y")
+        self.canvas.pack(side="left", fill="both", expand=True)
+        self.grid = tk.Frame(self.canvas)
+        self.canvas.create_window((0, 0), window=self.grid, anchor="nw")
+        self.grid.bind("<Configure>", lambda _e: self.canvas.configure(scrollregion=self.canvas.bbox("all")))
+        for wheel in ("<Button-4>", "<Button-5>", "<MouseWheel>"):  # X11 buttons; Windows and macOS delta
+            self.root.bind(wheel, self._wheel)
         self.query.trace_add("write", lambda *_: self._schedule())
         for key in ("<Down>", "<Up>", "<Left>", "<Right>"):
             self.root.bind(key, self._move)
@@ -180,6 +191,27 @@ class SearchWindow:
     def _highlight(self) -> None:
         for i, (frame, _, _) in enumerate(self._cells):
             frame.config(relief="solid" if i == self.selected else "flat")
+        if 0 <= self.selected < len(self._cells):
+            self._scroll_into_view(self._cells[self.selected][0])
+
+    def _scroll_into_view(self, cell: tk.Frame) -> None:
+        self.root.update_idletasks()  # the cell's geometry is known only once laid out
+        total = self.grid.winfo_height()
+        if total <= 0:
+            return
+        margin = 8  # the cells' padding: a row shows with its gap, the first row from the very top
+        top, bottom = cell.winfo_y() - margin, cell.winfo_y() + cell.winfo_height() + margin
+        first, last = (f * total for f in self.canvas.yview())
+        if top < first:
+            self.canvas.yview_moveto(max(0, top) / total)
+        elif bottom > last:
+            self.canvas.yview_moveto((bottom - (last - first)) / total)
+
+    def _wheel(self, event: tk.Event) -> None:
+        if event.num == 4 or event.delta > 0:
+            self.canvas.yview_scroll(-1, "units")
+        elif event.num == 5 or event.delta < 0:
+            self.canvas.yview_scroll(1, "units")
 
     def open_selected(self) -> None:
         if 0 <= self.selected < len(self.results):

@@ -98,3 +98,27 @@ def test_the_daemon_down_is_said_in_the_window(display: str, env: dict[str, Path
         assert "start it with `photosift daemon`" in w.ui.status.cget("text")
     finally:
         w.ui.close()
+
+
+def test_results_beyond_the_window_scroll_into_view(display: str, window: Window, library: Path) -> None:
+    window.root.geometry("700x360")  # room for about one row of thumbnails
+    window.pump_until(lambda: window.root.winfo_height() == 360)
+    window.type("a shape")
+    window.pump_until(lambda: len(window.ui.results) == 16)
+    assert window.ui.canvas.yview()[0] == 0.0
+    for _ in range(3):  # to the last row
+        window.key("Down")
+    assert window.ui.selected == 15
+    assert window.ui.canvas.yview()[0] > 0.5 and visible(window, 15)  # scrolled to the selected cell
+    window.key("Up")
+    window.key("Up")
+    window.key("Up")
+    assert window.ui.selected == 0 and window.ui.canvas.yview()[0] == 0.0 and visible(window, 0)
+
+
+def visible(window: Window, index: int) -> bool:
+    """Whether result `index`'s cell lies wholly inside the scrolled view."""
+    cell = window.ui._cells[index][0]
+    total = window.ui.grid.winfo_height()
+    first, last = (f * total for f in window.ui.canvas.yview())
+    return first - 0.5 <= cell.winfo_y() and cell.winfo_y() + cell.winfo_height() <= last + 0.5
