@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
+from .xmp import NAMINGS
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -150,7 +152,7 @@ def parse_settings(table: Any) -> tuple[TagSettings | None, list[str]]:
         else:
             values[key] = flag
     naming = table.get("xmp_naming", "append")
-    if naming not in ("append", "stem"):
+    if naming not in NAMINGS:
         problems.append(f'"tagging.xmp_naming" must be "append" (photo.jpg.xmp) or "stem" (photo.xmp), got {naming!r}')
     else:
         values["xmp_naming"] = naming
