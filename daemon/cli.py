@@ -119,6 +119,12 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def cmd_tray(_args: argparse.Namespace, config: Config) -> int:
+    from photosift.tray.app import run_tray  # pystray and Tk only for the tray
+
+    return run_tray(config)
+
+
 # -- parser and boundary ----------------------------------------------------------------------------------
 
 
@@ -136,6 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--json", action="store_true", help="print the final status as JSON")
     p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("tray", help="the system-tray icon: the daemon's state, its menu, the search window")
+    p.set_defaults(func=cmd_tray)
 
     cli_remote.add_parsers(sub)
     cli_control.add_parsers(sub)

@@ -1,4 +1,4 @@
-"""CLI queries answered by the running daemon: search, similar, classify.
+"""CLI queries answered by the running daemon: search, similar, classify (and their --gui forms).
 
 Each is a small function over the client; `cli.main` turns a missing daemon into
 one line and exit code 3. Nothing here imports torch or Chroma, so these
@@ -59,21 +59,42 @@ def search_terms(args: argparse.Namespace) -> list[Any]:
     return terms
 
 
+def filters(args: argparse.Namespace) -> dict[str, Any]:
+    """--folder, --after, --before and --tag as the client's filter arguments."""
+    return {"folder": os.path.abspath(args.folder) if args.folder else None, "taken_after": args.after,
+            "taken_before": args.before, "tags": args.tag or None}
+
+
+def in_window(args: argparse.Namespace, config: Config, mode: str, text: str = "", files: tuple[str, ...] = ()) -> int:
+    """Show the query in the search window (the open one, else a new one, until it is closed)."""
+    if any(filters(args).values()) or getattr(args, "exclude", None) or getattr(args, "image", None):
+        print("with --gui, give only the words or files; set filters in the window", file=sys.stderr)
+        return 2
+    from photosift.tray.gui import run_window  # Tk and the window code only when a window is wanted
+    from photosift.tray.instance import Request
+
+    return run_window(config, Request(mode, text, files))
+
+
 def cmd_search(args: argparse.Namespace, config: Config) -> int:
+    if args.gui:
+        return in_window(args, config, "search", " ".join(args.text))
     terms = search_terms(args)
     if not terms:
         print("give some text to search for (or --image FILE)", file=sys.stderr)
         return 2
-    folder = os.path.abspath(args.folder) if args.folder else None
     with Client(config.socket_path) as client:
-        hits = client.search(terms, args.k, folder, args.after, args.before, args.tag or None)
+        hits = client.search(terms, args.k, **filters(args))
     print_hits(hits, args.json)
     return 0
 
 
 def cmd_similar(args: argparse.Namespace, config: Config) -> int:
+    files = [os.path.abspath(p) for p in args.files]
+    if args.gui:
+        return in_window(args, config, "similar", files=tuple(files))
     with Client(config.socket_path) as client:
-        hits = client.similar([os.path.abspath(p) for p in args.files], args.k)
+        hits = client.similar(files, args.k, **filters(args))
     print_hits(hits, args.json)
     return 0
 
@@ -87,6 +108,13 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--folder", help="only images inside this folder")
+    p.add_argument("--after", metavar="DATE", help="only images taken after DATE (e.g. 2024-06-01)")
+    p.add_argument("--before", metavar="DATE", help="only images taken before DATE")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only images with this tag (repeatable)")
+
+
 def add_parsers(sub: Any) -> None:
     """Register these subcommands on the main parser."""
     p = sub.add_parser("search", help="find images by a text description")
@@ -95,18 +123,19 @@ def add_parsers(sub: Any) -> None:
                    help="push results away from this description (repeatable)")
     p.add_argument("--image", action="append", default=[], metavar="FILE",
                    help="mix an image into the query (repeatable)")
-    p.add_argument("--folder", help="only images inside this folder")
-    p.add_argument("--after", metavar="DATE", help="only images taken after DATE (e.g. 2024-06-01)")
-    p.add_argument("--before", metavar="DATE", help="only images taken before DATE")
-    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only images with this tag (repeatable)")
+    add_filter_options(p)
     p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--gui", action="store_true", help="show the results in the search window (the words are optional)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("similar", help="images similar to one or more images")
     p.add_argument("files", nargs="+", metavar="FILE")
+    add_filter_options(p)
     p.add_argument("-k", type=int, default=20, help="how many results (default 20)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--gui", action="store_true",
+                   help="show the results in the search window (reusing the open one)")
     p.set_defaults(func=cmd_similar)
 
     p = sub.add_parser("classify", help="zero-shot probabilities of labels for one image (path or URL)")

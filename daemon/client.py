@@ -84,18 +84,13 @@ class Client:
     def status(self) -> dict[str, Any]:
         return self._call("GET", "/v1/status")
 
-    def search(self, query: str | list[Any], k: int = 20, folder: str | None = None,
-               taken_after: str | None = None, taken_before: str | None = None,
-               tags: list[str] | None = None) -> list[dict[str, Any]]:
-        body: dict[str, Any] = {"query": query, "k": k}
-        for key, value in (("folder", folder), ("taken_after", taken_after), ("taken_before", taken_before),
-                           ("tags", tags)):
-            if value is not None:
-                body[key] = value
-        return self._call("POST", "/v1/search", json=body)
+    def search(self, query: str | list[Any], k: int = 20, **filters: Any) -> list[dict[str, Any]]:
+        """Ranked images for a query; filters: folder, taken_after, taken_before (ISO dates), tags."""
+        return self._call("POST", "/v1/search", json={"query": query, "k": k, **_filters(filters)})
 
-    def similar(self, paths: list[str], k: int = 20) -> list[dict[str, Any]]:
-        return self._call("POST", "/v1/similar", json={"paths": paths, "k": k})
+    def similar(self, paths: list[str], k: int = 20, **filters: Any) -> list[dict[str, Any]]:
+        """Images like all of `paths` (which are left out), with the same filters as `search`."""
+        return self._call("POST", "/v1/similar", json={"paths": paths, "k": k, **_filters(filters)})
 
     def classify(self, labels: list[str], path: str | None = None, url: str | None = None) -> list[dict[str, Any]]:
         body: dict[str, Any] = {"labels": labels}
@@ -143,3 +138,14 @@ class Client:
         if path is not None:
             body["path"] = path
         return self._call("POST", "/v1/tags/unwrite" if unwrite else "/v1/tags/write", json=body)
+
+
+FILTERS = ("folder", "taken_after", "taken_before", "tags")
+
+
+def _filters(given: dict[str, Any]) -> dict[str, Any]:
+    """The filters that are set; an unknown name is a programming error, not something to send."""
+    unknown = set(given) - set(FILTERS)
+    if unknown:
+        raise TypeError(f"unknown filters: {sorted(unknown)}")
+    return {key: value for key, value in given.items() if value is not None}

@@ -41,6 +41,16 @@ class Term:
         return cls(text=raw.get("text"), image=raw.get("image"), weight=float(raw.get("weight", 1.0)))
 
 
+@dataclass(frozen=True)
+class Filters:
+    """What a result must satisfy: inside a folder, taken within a range (unix seconds), carrying tags."""
+
+    folder: str | None = None
+    taken_after: int | None = None
+    taken_before: int | None = None
+    tags: list[str] | None = None
+
+
 class Searcher:
     """Answers queries from the warm model and the store, never re-encoding indexed images."""
 
@@ -90,37 +100,23 @@ class Searcher:
             raise RequestError("empty_query", "the query's terms cancel each other out")
         return (combined / norm).astype(np.float32)
 
-    def search(
-        self,
-        terms: list[Term],
-        k: int,
-        folder: str | None = None,
-        taken_after: int | None = None,
-        taken_before: int | None = None,
-        tags: list[str] | None = None,
-    ) -> list[Hit]:
-        """The k best matches, optionally inside a folder, a date range (unix seconds), carrying tags."""
+    def search(self, terms: list[Term], k: int, filters: Filters = Filters()) -> list[Hit]:
+        """The k best matches for the terms among the images that pass the filters."""
         with self.model.priority.query():
-            return self._search(terms, k, folder, taken_after, taken_before, tags)
+            return self._nearest(self.compose(terms), k, filters)
 
-    def _search(self, terms: list[Term], k: int, folder: str | None, taken_after: int | None,
-                taken_before: int | None, tags: list[str] | None) -> list[Hit]:
-        query = self.compose(terms)
-        where: dict[str, Any] | None = None
-        clauses = []
-        if taken_after is not None:
-            clauses.append({"taken_at": {"$gte": taken_after}})
-        if taken_before is not None:
-            clauses.append({"taken_at": {"$lte": taken_before}})
-        if len(clauses) == 1:
-            where = clauses[0]
-        elif clauses:
-            where = {"$and": clauses}
+    def _nearest(self, query: np.ndarray, k: int, filters: Filters) -> list[Hit]:
+        clauses: list[dict[str, Any]] = []
+        if filters.taken_after is not None:
+            clauses.append({"taken_at": {"$gte": filters.taken_after}})
+        if filters.taken_before is not None:
+            clauses.append({"taken_at": {"$lte": filters.taken_before}})
+        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         allowed: set[str] | None = None
-        if folder is not None:
-            allowed = set(self.catalog.under(os.path.realpath(folder)))
-        if tags:
-            carrying = set(self.tagged(tags, every=True))
+        if filters.folder is not None:
+            allowed = set(self.catalog.under(os.path.realpath(filters.folder)))
+        if filters.tags:
+            carrying = set(self.tagged(filters.tags, every=True))
             allowed = carrying if allowed is None else allowed & carrying
         if allowed is not None and not allowed:
             return []
@@ -196,13 +192,13 @@ class Searcher:
         counts = tagging.index.counts()
         return [{"tag": name, "count": counts.get(name, 0)} for name in tagging.tagger.names]
 
-    def similar(self, paths: list[str], k: int) -> list[Hit]:
-        """Images most like the mean of `paths`' embeddings, excluding `paths` themselves."""
+    def similar(self, paths: list[str], k: int, filters: Filters = Filters()) -> list[Hit]:
+        """Images most like the mean of `paths`' embeddings that pass the filters, excluding `paths`."""
         real = [os.path.realpath(p) for p in paths]
         with self.model.priority.query():
             mean = np.mean([self.image_embedding(p) for p in real], axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
-            hits = self.store.query(mean.astype(np.float32), k + len(real))
+            hits = self._nearest(mean.astype(np.float32), k + len(real), filters)
         excluded = set(real)
         return [h for h in hits if h.record.path not in excluded][:k]
 

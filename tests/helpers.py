@@ -7,7 +7,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from photosift.daemon.vocabulary import TagSettings
+
 SHAPES_MODEL = Path(__file__).parent / "fixtures" / "shapes-clip.pt"
+COLOURS = ("red", "green", "blue", "yellow")
+SHAPES = ("circle", "square", "triangle", "star")
+
+
+def shape_tags(*names: str, **extra: object) -> TagSettings:
+    """Tagging with only the tags the tiny model knows (its colours and shapes; by default all eight)."""
+    return TagSettings(vocabulary="none", custom=tuple((n, ()) for n in names or (*COLOURS, *SHAPES)),
+                       **extra)  # type: ignore[arg-type]
 
 
 def write_config(path: Path, **values: object) -> None:

@@ -21,7 +21,7 @@ from PIL import Image
 from photosift.daemon.decode import Limits, open_image, to_rgb
 from photosift.daemon.errors import DecodeError
 
-THUMB_SIZE = 256
+THUMB_SIZE = 176  # five columns in the default window; cached at this size
 MAX_CACHE_BYTES = 256 << 20
 
 Done = Callable[[str, Path | None, str | None], None]  # (image path, thumbnail or None, error or None)

@@ -15,12 +15,13 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..errors import RequestError
 from ..folders import Change
-from ..searcher import Searcher, Term
+from ..searcher import Filters, Searcher, Term
 from ..store import Hit as StoreHit
 from .schemas import (
     ClassifyRequest,
     ErrorResponse,
     ExportRequest,
+    Filtered,
     FolderChange,
     FolderRequest,
     FolderState,
@@ -80,6 +81,10 @@ def _unix(moment: datetime | None) -> int | None:
     return int(moment.timestamp())
 
 
+def _filters(req: Filtered) -> Filters:
+    return Filters(req.folder, _unix(req.taken_after), _unix(req.taken_before), req.tags)
+
+
 def create_app(daemon: Daemon) -> FastAPI:
     """The FastAPI application over a running engine."""
     errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 409, 413, 422)}
@@ -125,13 +130,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         """Ranked images for a text query, optionally mixed with images and negative terms."""
         raw = [req.query] if isinstance(req.query, str) else req.query
         terms = [Term.parse(t if isinstance(t, str) else t.model_dump()) for t in raw]
-        return _hits(daemon.searcher.search(terms, req.k, req.folder, _unix(req.taken_after),
-                                            _unix(req.taken_before), req.tags))
+        return _hits(daemon.searcher.search(terms, req.k, _filters(req)))
 
     @app.post("/v1/similar")
     def similar(req: SimilarRequest) -> list[Hit]:
         """Images most like the given ones (the inputs excluded); unindexed inputs are encoded on the fly."""
-        return _hits(daemon.searcher.similar(req.paths, req.k))
+        return _hits(daemon.searcher.similar(req.paths, req.k, _filters(req)))
 
     @app.post("/v1/classify")
     def classify(req: ClassifyRequest) -> list[Label]:

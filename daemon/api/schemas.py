@@ -36,18 +36,23 @@ class ImageTerm(Strict):
 Term = Text | TextTerm | ImageTerm
 
 
-class SearchRequest(Strict):
-    """Text (and image) search. A text term starting with "-" is subtracted: ["beach", "-people"]."""
+TagName = Annotated[str, Field(min_length=1, max_length=200)]
 
-    query: Text | Annotated[list[Term], Field(min_length=1, max_length=32)]
-    k: Annotated[int, Field(ge=1, le=MAX_K)] = 20
+
+class Filtered(Strict):
+    """Filters shared by search and find-similar: a folder, a date range, tags (all of them)."""
+
     folder: PathText | None = None
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     tags: Annotated[list[TagName], Field(min_length=1, max_length=50)] | None = None
 
 
-TagName = Annotated[str, Field(min_length=1, max_length=200)]
+class SearchRequest(Filtered):
+    """Text (and image) search. A text term starting with "-" is subtracted: ["beach", "-people"]."""
+
+    query: Text | Annotated[list[Term], Field(min_length=1, max_length=32)]
+    k: Annotated[int, Field(ge=1, le=MAX_K)] = 20
 
 
 class TaggedRequest(Strict):
@@ -64,8 +69,8 @@ class ExportRequest(Strict):
     dry_run: bool = False
 
 
-class SimilarRequest(Strict):
-    """Images most like the mean of these images' embeddings (the inputs are excluded)."""
+class SimilarRequest(Filtered):
+    """Images most like the mean of these images' embeddings (the inputs are excluded), filtered like search."""
 
     paths: Annotated[list[PathText], Field(min_length=1, max_length=100)]
     k: Annotated[int, Field(ge=1, le=MAX_K)] = 20

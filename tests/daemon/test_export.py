@@ -12,11 +12,10 @@ from pathlib import Path
 
 import pytest
 from engine_harness import CountingModel, running_engine, settled
-from helpers import wait_for
+from helpers import shape_tags, wait_for
 
 from photosift.daemon import xattrs, xmp
 from photosift.daemon.client import ApiError, Client
-from photosift.daemon.vocabulary import TagSettings
 
 DIGIKAM = """\
 <?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
@@ -136,11 +135,6 @@ def test_xattrs_merge_and_unwrite(tmp_path: Path) -> None:
     assert xattrs.current(image)[1] == []
 
 
-def own_tags(**extra: object) -> TagSettings:
-    names = ("red", "green", "blue", "yellow", "circle", "square", "triangle", "star")
-    return TagSettings(vocabulary="none", custom=tuple((n, ()) for n in names), **extra)  # type: ignore[arg-type]
-
-
 def test_the_daemon_writes_sidecars_when_asked_and_unwrites_exactly(
     env: dict[str, Path], model, make_shape: Callable[..., Path]
 ) -> None:
@@ -149,7 +143,7 @@ def test_the_daemon_writes_sidecars_when_asked_and_unwrites_exactly(
     blue = make_shape(photos, "blue", "star", "blue-star.png")
     (photos / "blue-star.png.xmp").write_text(DIGIKAM)  # the user's sidecar from another tool
     with running_engine(env, CountingModel(model), 2, serve_api=True, socket=str(env["run"] / "api.sock"),
-                        tagging=own_tags(write_xmp=True)) as engine:
+                        tagging=shape_tags(write_xmp=True)) as engine:
         wait_for(lambda: settled(engine) and (photos / "red-circle.png.xmp").exists())
         assert exiftool_subjects(photos / "red-circle.png.xmp") in (["red", "circle"], ["circle", "red"])
         assert set(exiftool_subjects(photos / "blue-star.png.xmp")) == {"Holidays", "red", "blue", "star"}
@@ -176,7 +170,7 @@ def test_the_daemon_writes_sidecars_when_asked_and_unwrites_exactly(
 def test_writing_needs_a_target(env: dict[str, Path], model, make_shape: Callable[..., Path]) -> None:
     make_shape(env["photos"], "red", "circle")
     with running_engine(env, CountingModel(model), 1, serve_api=True, socket=str(env["run"] / "api.sock"),
-                        tagging=own_tags()) as _engine, Client(env["run"] / "api.sock") as client:
+                        tagging=shape_tags()) as _engine, Client(env["run"] / "api.sock") as client:
         with pytest.raises(ApiError, match="write_xmp") as disabled:
             client.export()
         assert disabled.value.code == "export_disabled"

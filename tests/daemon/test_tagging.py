@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from engine_harness import CountingModel, running_engine, settled
-from helpers import wait_for
+from helpers import COLOURS, SHAPES, shape_tags, wait_for
 from shapes import draw_shape
 
 from photosift.daemon import config
@@ -19,13 +19,6 @@ from photosift.daemon.engine import Engine
 from photosift.daemon.errors import ConfigError
 from photosift.daemon.tagger import Tagger
 from photosift.daemon.vocabulary import TagSettings, build, parse_settings
-
-COLOURS = ("red", "green", "blue", "yellow")
-SHAPES = ("circle", "square", "triangle", "star")
-
-
-def own_tags(*names: str) -> TagSettings:
-    return TagSettings(vocabulary="none", custom=tuple((n, ()) for n in names))
 
 
 def test_default_vocabulary_and_user_changes() -> None:
@@ -54,7 +47,7 @@ def test_tagging_settings_are_validated_with_every_problem() -> None:
 
 
 def test_the_rule_on_the_real_tiny_clip(model) -> None:
-    settings = own_tags(*COLOURS, *SHAPES)
+    settings = shape_tags(*COLOURS, *SHAPES)
     tagger = Tagger.build(model, build(settings), settings)
     rng = random.Random(11)
     for colour in COLOURS:
@@ -70,12 +63,12 @@ def test_the_rule_on_the_real_tiny_clip(model) -> None:
 
 
 def test_tag_embeddings_are_cached_per_model_and_vocabulary(model, tmp_path: Path) -> None:
-    settings = own_tags("red", "blue")
+    settings = shape_tags("red", "blue")
     first = Tagger.build(model, build(settings), settings, tmp_path)
     assert len(list(tmp_path.glob("tags-*.npy"))) == 1
     again = Tagger.build(Textless(model), build(settings), settings, tmp_path)  # read back, not re-encoded
     assert np.array_equal(first.matrix, again.matrix)
-    other = own_tags("red", "green")
+    other = shape_tags("red", "green")
     with pytest.raises(AssertionError, match="encoded texts"):
         Tagger.build(Textless(model), build(other), other, tmp_path)  # another vocabulary is not in the cache
 
@@ -96,7 +89,7 @@ def shapes_library(env: dict[str, Path], make_shape: Callable[..., Path]) -> Pat
 @pytest.fixture
 def tagged_daemon(env: dict[str, Path], model, shapes_library: Path) -> Iterator[Engine]:
     with running_engine(env, CountingModel(model), 16, serve_api=True, socket=str(env["run"] / "api.sock"),
-                        tagging=own_tags(*COLOURS, *SHAPES)) as engine:
+                        tagging=shape_tags(*COLOURS, *SHAPES)) as engine:
         wait_for(lambda: settled(engine))
         yield engine
 
@@ -135,11 +128,11 @@ def test_tags_follow_files_that_change_move_and_go(
 def test_a_new_vocabulary_re_tags_everything_without_encoding_an_image(
     env: dict[str, Path], model, shapes_library: Path
 ) -> None:
-    with running_engine(env, CountingModel(model), 16, tagging=own_tags(*COLOURS)) as first:
+    with running_engine(env, CountingModel(model), 16, tagging=shape_tags(*COLOURS)) as first:
         wait_for(lambda: settled(first))
         assert {t for t, _ in first.tags.tags_of(str(shapes_library / "red-star.png"))} == {"red"}
     counting = CountingModel(model)
-    with running_engine(env, counting, 16, tagging=own_tags(*SHAPES)) as second:
+    with running_engine(env, counting, 16, tagging=shape_tags(*SHAPES)) as second:
         wait_for(lambda: settled(second) and second.tagging.current)
         assert {t for t, _ in second.tags.tags_of(str(shapes_library / "red-star.png"))} == {"star"}
         assert second.tags.tagged(["star"], every=True) == sorted(str(shapes_library / f"{c}-star.png")

@@ -1,4 +1,5 @@
-"""A real X display for the GUI tests: Xvfb, started once per session."""
+"""A real X display for the GUI tests (Xvfb, started once per session), a tray host on it (trayer),
+and the shapes library served by a real engine that tags with the tiny model's own words."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import wait_for
+from engine_harness import CountingModel, running_engine
+from helpers import shape_tags, wait_for
+
+from photosift.daemon.engine import Engine
+
+from .driver import Desk
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 
@@ -47,3 +53,19 @@ def screenshot(display: str, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     ImageGrab.grab(xdisplay=display).save(path)
     return path
+
+
+@pytest.fixture
+def daemon(env: dict[str, Path], model, library: Path) -> Iterator[Engine]:
+    """The shapes library served on the real socket, tagged with colours and shapes (chips to click)."""
+    with running_engine(env, CountingModel(model), 16, serve_api=True, socket=str(env["run"] / "api.sock"),
+                        tagging=shape_tags()) as engine:
+        yield engine
+
+
+@pytest.fixture
+def desk(display: str, env: dict[str, Path]) -> Iterator[Desk]:
+    """A real Gui on the display, talking to whatever answers on the test's socket."""
+    d = Desk(env["run"] / "api.sock", env["cache"] / "thumbs")
+    yield d
+    d.close()

@@ -2,123 +2,194 @@
 
 from __future__ import annotations
 
-import tkinter as tk
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-from helpers import wait_for
 from PIL import Image
 
-from photosift.daemon.client import Client
 from photosift.daemon.engine import Engine
-from photosift.tray.thumbnails import Thumbnails
+from photosift.tray.filters import INVALID_BG, parse_date
 from photosift.tray.window import SearchWindow
 
 from .conftest import screenshot
+from .driver import Desk, destroyed
 
 
-class Window:
-    """The window with its Tk loop pumped by the test (Tk runs on the thread that made it)."""
-
-    def __init__(self, sock: Path, cache: Path) -> None:
-        self.root = tk.Tk()
-        self.opened: list[str] = []
-        # the desktop's default application cannot be checked under Xvfb: record what would open
-        self.ui = SearchWindow(self.root, lambda: Client(sock, timeout=30), Thumbnails(cache, size=96),
-                               opener=self.opened.append, debounce_ms=100)
-        self.pump_until(lambda: self.root.winfo_viewable())
-
-    def pump_until(self, condition: object, timeout: float = 30) -> None:
-        def pumped() -> object:
-            self.root.update()
-            return condition() if callable(condition) else condition
-
-        wait_for(pumped, timeout, interval=0.02)
-
-    def type(self, text: str) -> None:
-        """Key presses into the focused query box, as a user types them."""
-        self.ui.entry.focus_force()
-        for char in text:
-            keysym = {" ": "space", "-": "minus"}.get(char, char)
-            self.ui.entry.event_generate("<KeyPress>", keysym=keysym)
-            self.root.update()
-
-    def key(self, keysym: str) -> None:
-        self.root.event_generate(f"<KeyPress-{keysym}>", when="tail")
-        if not destroyed(self.root):
-            self.root.update()
+def names(window: SearchWindow) -> list[str]:
+    return [Path(hit["path"]).name for hit in window.results]
 
 
-@pytest.fixture
-def window(display: str, env: dict[str, Path], daemon: Engine) -> Iterator[Window]:
-    w = Window(env["run"] / "api.sock", env["cache"] / "thumbs")
-    yield w
-    if not destroyed(w.root):
-        w.ui.close()
+def opened(desk: Desk) -> SearchWindow:
+    window = desk.gui.show()
+    desk.pump_until(lambda: window.top.winfo_viewable())
+    return window
 
 
-def test_typing_shows_the_daemons_results_as_thumbnails(display: str, window: Window, library: Path) -> None:
-    assert window.root.focus_get() is window.ui.entry  # the query box has the focus at once
-    window.type("a blue star")
-    window.pump_until(lambda: window.ui.results and window.ui._images)
-    assert Path(window.ui.results[0]["path"]).name == "blue-star.png"
-    window.pump_until(lambda: len(window.ui._images) == len(window.ui.results))  # every thumbnail arrived
-    assert window.ui.status.cget("text") == "16 results"
+def search(desk: Desk, window: SearchWindow, text: str) -> None:
+    desk.type(window.entry, text)
+    desk.pump_until(lambda: window.results and window.status.cget("text").endswith("results"))
+
+
+def test_typing_shows_the_daemons_results_as_thumbnails(display: str, desk: Desk, daemon: Engine) -> None:
+    window = opened(desk)
+    assert window.top.focus_get() is window.entry  # the query box has the focus at once
+    search(desk, window, "a blue star")
+    assert names(window)[0] == "blue-star.png"
+    desk.pump_until(lambda: len(window.grid.images) == len(window.results))  # every thumbnail arrived
+    assert window.status.cget("text") == "16 results"
     shot = screenshot(display, "search-window")
     assert Image.open(shot).getbbox() is not None
 
 
-def test_keyboard_moves_the_selection_and_enter_opens(display: str, window: Window, library: Path) -> None:
-    window.type("a red circle")
-    window.pump_until(lambda: window.ui.results)
-    first = window.ui.results[0]["path"]
-    window.key("Down")  # the next row
-    assert window.ui.selected == 5
-    window.key("Up")
-    window.key("Return")
-    assert window.opened == [first] and Path(first).name == "red-circle.png"
-    window.key("Escape")
-    assert destroyed(window.root)  # Esc closes the window
-
-
-def destroyed(root: tk.Tk) -> bool:
-    try:
-        root.winfo_exists()
-    except tk.TclError:
-        return True
-    return False
+def test_keyboard_moves_the_selection_and_enter_opens(desk: Desk, daemon: Engine) -> None:
+    window = opened(desk)
+    search(desk, window, "a red circle")
+    first = window.results[0]["path"]
+    desk.key(window.entry, "Down")  # the next row
+    assert window.selected == window.grid.columns > 1
+    desk.key(window.entry, "Up")
+    desk.key(window.entry, "Return")
+    assert desk.opened == [first] and Path(first).name == "red-circle.png"
+    desk.key(window.entry, "Escape")
+    assert destroyed(window.top) and desk.gui.window is None  # Esc closes the window, the app stays
+    assert not destroyed(desk.root)
 
 
 def test_the_daemon_down_is_said_in_the_window(display: str, env: dict[str, Path]) -> None:
-    w = Window(env["run"] / "nobody-here.sock", env["cache"] / "thumbs")
+    desk = Desk(env["run"] / "nobody-here.sock", env["cache"] / "thumbs")
     try:
-        w.type("anything")
-        w.pump_until(lambda: "not running" in w.ui.status.cget("text"))
-        assert "start it with `photosift daemon`" in w.ui.status.cget("text")
+        window = opened(desk)
+        desk.type(window.entry, "anything")
+        desk.pump_until(lambda: "not running" in window.status.cget("text"))
+        assert "start it with `photosift daemon`" in window.status.cget("text")
     finally:
-        w.ui.close()
+        desk.close()
 
 
-def test_results_beyond_the_window_scroll_into_view(display: str, window: Window, library: Path) -> None:
-    window.root.geometry("700x360")  # room for about one row of thumbnails
-    window.pump_until(lambda: window.root.winfo_height() == 360)
-    window.type("a shape")
-    window.pump_until(lambda: len(window.ui.results) == 16)
-    assert window.ui.canvas.yview()[0] == 0.0
-    for _ in range(3):  # to the last row
-        window.key("Down")
-    assert window.ui.selected == 15
-    assert window.ui.canvas.yview()[0] > 0.5 and visible(window, 15)  # scrolled to the selected cell
-    window.key("Up")
-    window.key("Up")
-    window.key("Up")
-    assert window.ui.selected == 0 and window.ui.canvas.yview()[0] == 0.0 and visible(window, 0)
+def test_results_beyond_the_window_scroll_into_view(desk: Desk, daemon: Engine) -> None:
+    window = opened(desk)
+    window.top.geometry("400x460")  # room for three columns and about one row
+    desk.pump_until(lambda: window.top.winfo_height() == 460 and window.grid.columns == 3)
+    search(desk, window, "a shape")
+    assert window.grid.canvas.yview()[0] == 0.0
+    for _ in range(5):  # down to the last row: 0, 3, ... 15
+        desk.key(window.entry, "Down")
+    assert window.selected == 15
+    assert window.grid.canvas.yview()[0] > 0.5 and visible(window, 15)  # scrolled to the selected cell
+    for _ in range(5):
+        desk.key(window.entry, "Up")
+    assert window.selected == 0 and window.grid.canvas.yview()[0] == 0.0 and visible(window, 0)
+    window.top.geometry("1000x460")  # wider: more columns, the cells flow into them
+    desk.pump_until(lambda: window.grid.columns > 3)
+    assert window.grid.cells[3][0].grid_info()["row"] == 0
 
 
-def visible(window: Window, index: int) -> bool:
+def visible(window: SearchWindow, index: int) -> bool:
     """Whether result `index`'s cell lies wholly inside the scrolled view."""
-    cell = window.ui._cells[index][0]
-    total = window.ui.grid.winfo_height()
-    first, last = (f * total for f in window.ui.canvas.yview())
+    cell = window.grid.cells[index][0]
+    total = window.grid.inner.winfo_height()
+    first, last = (f * total for f in window.grid.canvas.yview())
     return first - 0.5 <= cell.winfo_y() and cell.winfo_y() + cell.winfo_height() <= last + 0.5
+
+
+def test_the_context_menu(display: str, desk: Desk, daemon: Engine, library: Path) -> None:
+    window = opened(desk)
+    search(desk, window, "a yellow square")
+    assert names(window)[0] == "yellow-square.png"
+    picture = window.grid.cells[0][1]
+    desk.click(picture, button=3)
+    desk.pump_until(lambda: window.menu.labels() and not window.menu.labels()[-1].startswith("Tags: asking"))
+    labels = window.menu.labels()
+    assert labels[:5] == ["Open", "Reveal in file manager", "Find similar", "Copy path", "—"]
+    # the file's tags, from the daemon (the tiny model knows its colour and shape)
+    assert {label.split()[1] for label in labels[5:]} == {"yellow", "square"}
+    screenshot(display, "search-window-context-menu")
+    path = str(library / "yellow" / "yellow-square.png")
+
+    choose(desk, window, "Copy path")
+    assert desk.root.clipboard_get() == path and window.status.cget("text") == f"Copied {path}"
+    desk.click(picture, button=3)
+    choose(desk, window, "Reveal in file manager")
+    desk.pump_until(lambda: desk.revealed == [path])  # asked off the UI thread
+    desk.click(picture, button=3)
+    choose(desk, window, "Open")
+    assert desk.opened == [path]
+
+    desk.click(picture, button=3)
+    choose(desk, window, "Find similar")
+    desk.pump_until(lambda: window.results and window.status.cget("text").endswith("results"))
+    assert window.banner_text.cget("text") == "Images like yellow-square.png" and window.banner.winfo_ismapped()
+    assert "yellow-square.png" not in names(window) and len(window.results) == 15  # the image itself is left out
+    assert window.query.get() == ""
+
+
+def choose(desk: Desk, window: SearchWindow, label: str) -> None:
+    """Click a context-menu entry (Tk's own invoke, as a click on it does), then the menu closes."""
+    desk.pump_until(lambda: any(lab.startswith(label) for lab in window.menu.labels()))
+    assert window.menu.menu is not None
+    window.menu.menu.invoke(next(i for i, lab in enumerate(window.menu.labels()) if lab.startswith(label)))
+    window.menu.unpost()
+    desk.root.update()
+
+
+def test_a_tag_from_the_menu_and_the_chips_filter_results(desk: Desk, daemon: Engine) -> None:
+    window = opened(desk)
+    desk.pump_until(lambda: window.filters.chip("star") is not None)  # chips: the tags files carry
+    search(desk, window, "something blue")
+    desk.click(window.filters.chip("star"))
+    desk.pump_until(lambda: len(window.results) == 4)
+    assert sorted(names(window)) == ["blue-star.png", "green-star.png", "red-star.png", "yellow-star.png"]
+    assert names(window)[0] == "blue-star.png"
+    desk.click(window.grid.cells[0][1], button=3)
+    choose(desk, window, "Tag: blue")  # "show only these": a second tag, both must hold
+    desk.pump_until(lambda: len(window.results) == 1)
+    assert names(window) == ["blue-star.png"] and window.filters.chosen_tags == ["star", "blue"]
+    desk.click(window.filters.chip("star"))
+    desk.pump_until(lambda: len(window.results) == 4)
+    assert {n.split("-")[0] for n in names(window)} == {"blue"}
+
+
+def test_folder_and_date_filters(desk: Desk, daemon: Engine, library: Path) -> None:
+    window = opened(desk)
+    desk.pump_until(lambda: len(window.filters.folder.cget("values")) == 2)
+    search(desk, window, "a circle")
+    assert len(window.results) == 16
+    # the folder menu lists the watched folders; only one here, so choose it through the box itself
+    window.filters.folder.set(str(library))
+    window.filters.folder.event_generate("<<ComboboxSelected>>")
+    desk.pump_until(lambda: window.status.cget("text") == "16 results")
+
+    desk.type(window.filters.before_entry, "2001")  # nothing here was taken before 2002
+    desk.pump_until(lambda: window.status.cget("text") == "No results")
+    assert window.results == []
+    desk.type(window.filters.before_entry, "-13")  # "2001-13": not a date
+    desk.pump_until(lambda: "not a date" in window.status.cget("text"))
+    assert window.filters.before_entry.cget("bg") == INVALID_BG
+    window.filters.clear()
+    desk.type(window.filters.after_entry, "2001")
+    desk.pump_until(lambda: window.status.cget("text") == "16 results")
+    assert window.filters.after_entry.cget("bg") != INVALID_BG
+
+
+def test_typed_dates_mean_whole_periods() -> None:
+    assert parse_date("2024", end=False) == "2024-01-01T00:00:00"
+    assert parse_date("2024", end=True) == "2024-12-31T23:59:59"
+    assert parse_date("2024-02", end=True) == "2024-02-29T23:59:59"
+    assert parse_date("2024-6-3", end=False) == "2024-06-03T00:00:00"
+    assert parse_date(" ", end=True) is None
+    for bad in ("2024-02-30", "24-01", "yesterday", "2024-00"):
+        try:
+            parse_date(bad, end=False)
+        except ValueError as exc:
+            assert "not a date" in str(exc)
+        else:
+            raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_typing_leaves_find_similar(desk: Desk, daemon: Engine, library: Path) -> None:
+    window = opened(desk)
+    window.show_similar([str(library / "red" / "red-circle.png"), str(library / "blue" / "blue-circle.png")])
+    desk.pump_until(lambda: window.status.cget("text") == "14 results")
+    assert window.banner_text.cget("text") == "Images like red-circle.png, blue-circle.png"
+    desk.type(window.entry, "a green star")
+    desk.pump_until(lambda: window.results and names(window)[0] == "green-star.png")
+    assert not window.banner.winfo_ismapped() and window.similar_to == ()

@@ -1,0 +1,106 @@
+"""What the tray menu does. API calls run on their own worker thread (never on the tray's or Tk's
+event loop); windows are opened on the Tk thread through the UI queue."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from photosift.daemon import atomic, paths
+from photosift.daemon.errors import PhotosiftError
+
+from .desktop import open_with_default_app
+from .dialogs import ErrorsDialog, FoldersDialog
+from .gui import Gui
+
+log = logging.getLogger(__name__)
+
+STARTER_CONFIG = """\
+# photosift's configuration: every key is optional; docs/configuration.md lists them all.
+# The daemon reads this file when it starts (the folder list also changes live from the tray).
+
+# folders = ["~/Pictures"]
+# device = "auto"
+"""
+
+
+def start_daemon_process(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """`photosift daemon` in the background, in its own session, logging to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PHOTOSIFT_CONFIG": str(config_path)}
+    with open(log_path, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "photosift.daemon", "daemon"], stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=out, env=env, start_new_session=True)
+
+
+class Actions:
+    """The tray menu's entries; `changed()` is called after anything that changes the daemon's state."""
+
+    def __init__(self, config_path: Path, gui: Gui, changed: Callable[[], None],
+                 errors_seen: Callable[[], None], opener: Callable[[str], None] = open_with_default_app) -> None:
+        self.config_path = config_path
+        self.gui = gui
+        self.changed = changed
+        self.errors_seen = errors_seen
+        self.opener = opener
+        self.folders_dialog: FoldersDialog | None = None
+        self.errors_dialog: ErrorsDialog | None = None
+        self.daemon_process: subprocess.Popen[bytes] | None = None
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="photosift-tray-action")
+
+    def search(self) -> None:
+        self.gui.ui.post(self.gui.show)
+
+    def set_paused(self, paused: bool) -> None:
+        def call() -> None:
+            try:
+                with self.gui.connect() as client:
+                    client.pause() if paused else client.resume()
+            except PhotosiftError as exc:
+                log.warning("cannot %s indexing: %s", "pause" if paused else "resume", exc)
+            self.changed()
+
+        self._worker.submit(call)
+
+    def folders(self) -> None:
+        def show() -> None:
+            if self.folders_dialog is not None and self.folders_dialog.top.winfo_exists():
+                self.folders_dialog.top.lift()
+                self.folders_dialog.refresh()
+            else:
+                self.folders_dialog = FoldersDialog(self.gui.root, self.gui.ui, self.gui.connect)
+
+        self.gui.ui.post(show)
+
+    def errors(self) -> None:
+        def show() -> None:
+            if self.errors_dialog is not None and self.errors_dialog.top.winfo_exists():
+                self.errors_dialog.close()  # a fresh list
+            self.errors_dialog = ErrorsDialog(self.gui.root, self.gui.ui, self.gui.connect)
+            self.errors_seen()
+            self.changed()
+
+        self.gui.ui.post(show)
+
+    def open_config(self) -> None:
+        """Open the config file in the user's editor, writing a commented starter file if there is none."""
+        if not self.config_path.exists():
+            atomic.write_text(self.config_path, STARTER_CONFIG)
+        try:
+            self.opener(str(self.config_path))
+        except OSError as exc:
+            log.warning("cannot open %s: %s", self.config_path, exc)
+
+    def start_daemon(self) -> None:
+        log_path = paths.cache_dir() / "daemon.log"
+        self.daemon_process = start_daemon_process(self.config_path, log_path)
+        log.info("started the daemon (pid %d), logging to %s", self.daemon_process.pid, log_path)
+        self.changed()
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True)

@@ -1,0 +1,199 @@
+"""The tray app: a pystray icon showing the daemon's state, its menu, and the search window on demand.
+
+Three loops run side by side: Tk on the main thread (the search window and
+dialogs), pystray's own loop on "photosift-tray-icon", and the status poll on
+"photosift-tray-poll". The poll asks `/v1/status` every second while indexing
+(the progress moves), every five seconds otherwise, and backs off from 2 to 30
+seconds while the daemon is down; a menu action wakes it at once.
+
+On Linux pystray picks its backend: `appindicator` (a real menu; GNOME needs the
+AppIndicator extension), `gtk` (a real menu, XEmbed trays), or `xorg` (any XEmbed
+tray, no menu: clicking the icon opens the search window). PYSTRAY_BACKEND
+forces one.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+import pystray
+
+from photosift.daemon import paths
+from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.config import Config
+from photosift.daemon.errors import PhotosiftError
+
+from . import icons
+from .actions import Actions
+from .gui import Gui, connector, instance_address
+from .state import Look, Reader, down, unreachable
+from .thumbnails import Thumbnails
+
+log = logging.getLogger(__name__)
+
+BUSY_POLL, IDLE_POLL = 1.0, 5.0
+DOWN_POLL_FIRST, DOWN_POLL_MAX = 2.0, 30.0
+STATUS_TIMEOUT = 10.0
+
+
+class TrayApp:
+    """The icon, its menu and the poll; `gui` hosts the windows on the calling (main) thread."""
+
+    def __init__(self, config: Config, config_path: Path, gui: Gui,
+                 icon_factory: Callable[..., pystray.Icon] = pystray.Icon) -> None:
+        self.config = config
+        self.gui = gui
+        self.reader = Reader()
+        self.look = down()
+        self.status: dict[str, Any] | None = None
+        self.actions = Actions(config_path, gui, changed=self.poke, errors_seen=self.reader.errors_seen)
+        self.icon = icon_factory("photosift", icons.draw(self.look), self.look.title, menu=self._menu())
+        _enable_clicks(self.icon)
+        self._down_delay = 0.0  # the current back-off while the daemon is down
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._poller = threading.Thread(target=self._poll_loop, name="photosift-tray-poll")
+        self._icon_thread = threading.Thread(target=self.icon.run, name="photosift-tray-icon")
+
+    def _menu(self) -> pystray.Menu:
+        up = lambda _item: self.status is not None  # noqa: E731 - pystray takes callables for visible
+        paused = lambda: bool(self.status and self.status["paused"])  # noqa: E731
+        return pystray.Menu(
+            pystray.MenuItem(lambda _item: self.look.title, None, enabled=False),
+            pystray.Menu.SEPARATOR,
+            pystray.MenuItem("Search…", self.actions.search, default=True),
+            pystray.MenuItem(lambda _item: "Resume indexing" if paused() else "Pause indexing",
+                             lambda: self.actions.set_paused(not paused()), visible=up),
+            pystray.MenuItem("Folders…", self.actions.folders, visible=up),
+            pystray.MenuItem("Recent errors…", self.actions.errors, visible=up),
+            pystray.MenuItem("Open config", self.actions.open_config),
+            pystray.MenuItem("Start daemon", self.actions.start_daemon, visible=lambda _item: self.status is None),
+            pystray.Menu.SEPARATOR,
+            pystray.MenuItem("Quit", self.quit),
+        )
+
+    @property
+    def has_menu(self) -> bool:
+        """Whether this desktop's tray shows the menu (pystray's xorg backend cannot)."""
+        return bool(self.icon.HAS_MENU)
+
+    def start(self) -> None:
+        self._icon_thread.start()
+        self._poller.start()
+        if not self.has_menu:
+            log.info("this tray shows no menus (pystray backend %s): clicking the icon opens the search window",
+                     type(self.icon).__module__)
+
+    # -- the poll -------------------------------------------------------------------------------
+
+    def poke(self) -> None:
+        """Poll now (after an action changed something)."""
+        self._wake.set()
+
+    def poll_once(self) -> float:
+        """Ask the daemon's status, update the icon; returns the seconds until the next poll."""
+        try:
+            with Client(self.config.socket_path, timeout=STATUS_TIMEOUT) as client:
+                status = client.status()
+        except DaemonNotRunning:
+            self._show(down(), None)
+            self._down_delay = min(self._down_delay * 2, DOWN_POLL_MAX) if self._down_delay else DOWN_POLL_FIRST
+            return self._down_delay
+        except PhotosiftError as exc:
+            self._show(unreachable(str(exc)), None)
+            return IDLE_POLL
+        self._down_delay = 0.0
+        look = self.reader.look(status)
+        self._show(look, status)
+        return BUSY_POLL if look.state == "indexing" else IDLE_POLL
+
+    def _poll_loop(self) -> None:
+        while not self._stopping.is_set():
+            delay = self.poll_once()
+            self._wake.wait(delay)
+            self._wake.clear()
+
+    def _show(self, look: Look, status: dict[str, Any] | None) -> None:
+        was_up, self.status = self.status is not None, status
+        if look != self.look:
+            if (look.state, round(look.fraction, 2)) != (self.look.state, round(self.look.fraction, 2)):
+                self.icon.icon = icons.draw(look)
+            self.look = look
+            self.icon.title = look.title
+            self.icon.update_menu()
+        elif was_up != (status is not None):
+            self.icon.update_menu()
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def quit(self) -> None:
+        """Quit the tray app (the daemon keeps running)."""
+        self._stopping.set()
+        self._wake.set()
+        self.icon.stop()
+        self.gui.ui.post(self.gui.root.quit)
+
+    def join(self) -> None:
+        """Wait for the poll and the icon's loop to end, and for a menu action under way."""
+        if self._poller.is_alive():
+            self._poller.join()
+        if self._icon_thread.is_alive():
+            self._icon_thread.join()
+        self.actions.close()
+
+
+def _enable_clicks(icon: pystray.Icon) -> None:
+    """pystray's xorg backend (0.19.5) selects no button events on its window, so a click on the icon does
+    nothing (pystray issue #151). Ask X for them: a left click then runs the default item, Search…."""
+    if type(icon).__module__ != "pystray._xorg":
+        return
+    from Xlib import X
+
+    window, display = icon._window, icon._display  # private: there is no public way in
+    window.change_attributes(event_mask=X.ExposureMask | X.StructureNotifyMask | X.ButtonPressMask)
+    display.flush()
+
+
+def _only_tray(runtime: Path) -> IO[str] | None:
+    """A lock held for the process's life; None if another tray app of this user holds it."""
+    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
+    lock = open(runtime / "tray.lock", "a")  # noqa: SIM115 - closed when the process ends
+    try:
+        import fcntl
+    except ImportError:  # Windows: no flock; a second tray app there shows a second icon
+        return lock
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.close()
+        return None
+    return lock
+
+
+def run_tray(config: Config) -> int:
+    """`photosift tray`: the icon until Quit (or SIGTERM/Ctrl+C); a second tray app exits at once."""
+    lock = _only_tray(config.socket_path.parent)
+    if lock is None:
+        print("photosift: the tray app is already running", file=sys.stderr)
+        return 0
+    gui = Gui(connector(config), Thumbnails(paths.cache_dir() / "thumbnails"))
+    gui.listen(instance_address(config))
+    app = TrayApp(config, paths.config_file(), gui)
+    # Tk swallows exceptions raised in its callbacks, KeyboardInterrupt included: quit by signal instead
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: app.quit())
+    app.start()
+    try:
+        gui.mainloop()
+    finally:
+        app.quit()
+        app.join()
+        gui.close()
+        lock.close()
+    return 0

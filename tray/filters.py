@@ -1,0 +1,140 @@
+"""The search window's filters: one watched folder, a date range, tags as chips.
+
+Dates are typed as 2024, 2024-06 or 2024-06-30; "from" means the start of that
+period and "to" its end, so "to 2024-06" includes the 30th. Tag chips are the
+vocabulary's most used tags (the daemon counts them), plus any tag chosen from
+a result's context menu.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+import tkinter as tk
+from collections.abc import Callable
+from datetime import datetime
+from tkinter import ttk
+from typing import Any
+
+ALL_FOLDERS = "All folders"
+CHIPS = 14
+CHIP_ON, CHIP_OFF = ("#2a6edb", "white"), ("#e8e8e8", "black")
+INVALID_BG = "#ffd6d6"
+_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
+
+
+class FilterError(ValueError):
+    """A filter the user typed cannot be used; the message says how to write it."""
+
+
+def parse_date(text: str, end: bool) -> str | None:
+    """An ISO timestamp (local time) for the start, or with `end` the last second, of a typed period."""
+    text = text.strip()
+    if not text:
+        return None
+    match = _DATE.match(text)
+    if not match:
+        raise FilterError(f"“{text}” is not a date: write 2024, 2024-06 or 2024-06-30")
+    year, month, day = int(match[1]), int(match[2] or (12 if end else 1)), match[3]
+    try:
+        last_day = calendar.monthrange(year, month)[1]
+        moment = datetime(year, month, int(day) if day else (last_day if end else 1))
+    except (ValueError, calendar.IllegalMonthError) as exc:
+        raise FilterError(f"“{text}” is not a date ({exc})") from None
+    if end:
+        moment = moment.replace(hour=23, minute=59, second=59)
+    return moment.isoformat()
+
+
+class FilterBar(tk.Frame):
+    """Folder, from, to, and tag chips; `on_change()` whenever one of them changes."""
+
+    def __init__(self, master: tk.Misc, on_change: Callable[[], None]) -> None:
+        super().__init__(master)
+        self.on_change = on_change
+        self.chosen_tags: list[str] = []
+        self._popular: list[str] = []
+        self._chip_labels: dict[str, tk.Label] = {}
+        self._date_texts: list[tk.StringVar] = []
+        row = tk.Frame(self)
+        row.pack(fill="x")
+        tk.Label(row, text="Folder").pack(side="left")
+        self.folder = ttk.Combobox(row, values=[ALL_FOLDERS], state="readonly", width=36)
+        self.folder.set(ALL_FOLDERS)
+        self.folder.bind("<<ComboboxSelected>>", lambda _e: self.on_change())
+        self.folder.pack(side="left", padx=(4, 12))
+        self.after_entry = self._date_entry(row, "From")
+        self.before_entry = self._date_entry(row, "To")
+        tk.Button(row, text="Clear filters", command=self.clear).pack(side="right")
+        self.chips = tk.Frame(self)
+        self.chips.pack(fill="x", pady=(4, 0))
+
+    def _date_entry(self, row: tk.Frame, label: str) -> tk.Entry:
+        tk.Label(row, text=label).pack(side="left")
+        text = tk.StringVar(self)
+        text.trace_add("write", lambda *_: self.on_change())  # typed, pasted or cleared
+        self._date_texts.append(text)  # a Tk variable lives only while Python holds it
+        entry = tk.Entry(row, width=11, textvariable=text)
+        entry.pack(side="left", padx=(4, 12))
+        return entry
+
+    # -- choices from the daemon ------------------------------------------------------------------
+
+    def set_folders(self, folders: list[dict[str, Any]]) -> None:
+        self.folder.configure(values=[ALL_FOLDERS, *(f["path"] for f in folders)])
+
+    def set_vocabulary(self, vocabulary: list[dict[str, Any]]) -> None:
+        """Chips for the most used tags (none until some file carries a tag)."""
+        used = sorted((v for v in vocabulary if v["count"] > 0), key=lambda v: (-v["count"], v["tag"]))
+        self._popular = [v["tag"] for v in used[:CHIPS]]
+        self._draw_chips()
+
+    def _draw_chips(self) -> None:
+        for chip in self.chips.winfo_children():
+            chip.destroy()
+        self._chip_labels = {}
+        shown = self._popular + [t for t in self.chosen_tags if t not in self._popular]
+        if shown:
+            tk.Label(self.chips, text="Tags").pack(side="left")
+        for tag in shown:
+            bg, fg = CHIP_ON if tag in self.chosen_tags else CHIP_OFF
+            chip = tk.Label(self.chips, text=tag, bg=bg, fg=fg, padx=8, pady=2, cursor="hand2")
+            chip.pack(side="left", padx=2)
+            chip.bind("<Button-1>", lambda _e, t=tag: self.toggle(t))
+            self._chip_labels[tag] = chip
+
+    def chip(self, tag: str) -> tk.Label | None:
+        """The chip showing `tag`, if one does."""
+        return self._chip_labels.get(tag)
+
+    # -- the user's choices -----------------------------------------------------------------------
+
+    def toggle(self, tag: str) -> None:
+        if tag in self.chosen_tags:
+            self.chosen_tags.remove(tag)
+        else:
+            self.chosen_tags.append(tag)
+        self._draw_chips()
+        self.on_change()
+
+    def clear(self) -> None:
+        self.folder.set(ALL_FOLDERS)
+        for entry in (self.after_entry, self.before_entry):
+            entry.delete(0, "end")
+        self.chosen_tags = []
+        self._draw_chips()
+        self.on_change()
+
+    def values(self) -> dict[str, Any]:
+        """The filters as the client's keyword arguments; FilterError (and a red entry) for a bad date."""
+        dates: dict[str, str | None] = {}
+        for key, entry, end in (("taken_after", self.after_entry, False), ("taken_before", self.before_entry, True)):
+            try:
+                dates[key] = parse_date(entry.get(), end)
+            except FilterError:
+                entry.config(bg=INVALID_BG)
+                raise
+            entry.config(bg="white")
+        folder = self.folder.get()
+        return {"folder": None if folder == ALL_FOLDERS else folder, **dates,
+                "tags": list(self.chosen_tags) or None}

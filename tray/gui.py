@@ -1,0 +1,117 @@
+"""The Tk side of photosift's desktop app: a hidden root, the UI queue, at most one search window.
+
+The tray app keeps one `Gui` for its whole life and shows the window on demand.
+A `--gui` command that finds no window open (see instance.py) makes its own
+`Gui`, which listens for further requests until its window closes.
+"""
+
+from __future__ import annotations
+
+import signal
+import tkinter as tk
+from collections.abc import Callable
+from pathlib import Path
+
+from photosift.daemon import paths
+from photosift.daemon.client import Client
+from photosift.daemon.config import Config
+from photosift.daemon.errors import PhotosiftError
+
+from .desktop import open_with_default_app, reveal_in_file_manager
+from .instance import InstanceServer, Request, send
+from .thumbnails import Thumbnails
+from .uiqueue import UiQueue
+from .window import DEBOUNCE_MS, SearchWindow
+
+CLIENT_TIMEOUT = 30.0
+
+
+def instance_address(config: Config) -> Path:
+    """The single-instance socket, beside the daemon's API socket."""
+    return config.socket_path.parent / "gui.sock"
+
+
+def connector(config: Config) -> Callable[[], Client]:
+    return lambda: Client(config.socket_path, timeout=CLIENT_TIMEOUT)
+
+
+class Gui:
+    """A withdrawn Tk root with the UI queue; `show(request)` opens or raises the search window."""
+
+    def __init__(self, connect: Callable[[], Client], thumbs: Thumbnails,
+                 opener: Callable[[str], None] = open_with_default_app,
+                 revealer: Callable[[str], None] = reveal_in_file_manager,
+                 debounce_ms: int = DEBOUNCE_MS, quit_with_window: bool = False) -> None:
+        self.root = tk.Tk(className="photosift")
+        self.root.withdraw()
+        self.ui = UiQueue(self.root)
+        self.connect = connect
+        self.thumbs = thumbs
+        self.opener = opener
+        self.revealer = revealer
+        self.debounce_ms = debounce_ms
+        self.quit_with_window = quit_with_window
+        self.window: SearchWindow | None = None
+        self.instance: InstanceServer | None = None
+
+    def listen(self, address: Path) -> bool:
+        """Take requests from later `--gui` commands; False if another process already does."""
+        server = InstanceServer(address, lambda request: self.ui.post(self.show, request))
+        if not server.start():
+            return False
+        self.instance = server
+        return True
+
+    def show(self, request: Request | None = None) -> SearchWindow:
+        """Open the search window (or raise the open one) and apply the request (none: just show it)."""
+        if self.window is None:
+            self.window = SearchWindow(self.root, self.ui, self.connect, self.thumbs, self.opener, self.revealer,
+                                       self.debounce_ms, on_close=self._closed)
+        self.window.apply(request or Request())
+        return self.window
+
+    def _closed(self) -> None:
+        self.window = None
+        if self.quit_with_window:
+            self.root.quit()
+
+    def mainloop(self) -> None:
+        self.root.mainloop()
+
+    def close(self) -> None:
+        """Close the window, stop listening, stop the thumbnail workers and destroy Tk."""
+        self.quit_with_window = False
+        if self.window is not None:
+            self.window.close()
+        if self.instance is not None:
+            self.instance.close()
+        self.ui.close()
+        self.thumbs.close()
+        self.root.destroy()
+
+
+def run_window(config: Config, request: Request) -> int:
+    """For `--gui` commands: hand the request to the open window, or open one and wait until it closes."""
+    address = instance_address(config)
+    if send(address, request):
+        return 0
+    try:
+        gui = Gui(connector(config), Thumbnails(paths.cache_dir() / "thumbnails"), quit_with_window=True)
+    except tk.TclError as exc:
+        raise DisplayError(f"cannot open a window: {exc}") from exc
+    if not gui.listen(address) and send(address, request):
+        gui.close()  # another window started in the meantime and took the request
+        return 0
+    gui.show(request)
+    # Tk swallows exceptions raised in its callbacks, KeyboardInterrupt included: quit by signal instead
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: gui.ui.post(gui.root.quit))
+    try:
+        gui.mainloop()
+    finally:
+        gui.close()
+    return 0
+
+
+class DisplayError(PhotosiftError):
+    """No display to open a window on (no X server, or DISPLAY unset)."""

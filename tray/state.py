@@ -1,0 +1,71 @@
+"""What the tray icon says: one of five states and a line of words, from the daemon's `/v1/status`.
+
+idle: everything indexed. indexing: a burst of work under way ("Indexing 1,240 / 8,000",
+with the rate and time left once two polls have measured it). paused. down: nothing
+answers on the socket. error: the daemon answered badly or not in time, a folder
+is offline, or files failed since the user last looked at the errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from photosift.daemon.progress import Progress, duration
+
+State = Literal["idle", "indexing", "paused", "down", "error"]
+
+
+@dataclass(frozen=True)
+class Look:
+    """The icon's state, its title (the tooltip, and the menu's first line) and the burst's progress."""
+
+    state: State
+    title: str
+    fraction: float = 0.0
+
+
+def down() -> Look:
+    return Look("down", "photosift: the daemon is not running")
+
+
+def unreachable(problem: str) -> Look:
+    return Look("error", f"photosift: {problem}")
+
+
+class Reader:
+    """Turns successive status answers into looks; remembers how many failures the user has seen."""
+
+    def __init__(self, progress: Progress | None = None) -> None:
+        self.progress = progress or Progress()
+        self.seen_failures = 0
+        self.failed = 0
+
+    def look(self, status: dict[str, Any]) -> Look:
+        self.failed = status["failed"]
+        self.seen_failures = min(self.seen_failures, self.failed)  # failures can be retried away
+        done, total = status["progress"]["done"], status["progress"]["total"]
+        rate = self.progress.rate(done)
+        if status["paused"]:
+            return Look("paused", f"photosift: paused, {status['queued']:,} waiting")
+        if total:
+            title = f"photosift: indexing {done:,} / {total:,}"
+            if rate > 0:
+                title += f", {duration((total - done) / rate)} left"
+            return Look("indexing", title, done / total)
+        problems = []
+        new = self.failed - self.seen_failures
+        if new:
+            problems.append(f"{new:,} file{'s' if new > 1 else ''} could not be indexed")
+        if status.get("offline"):
+            problems.append(f"{status['offline']} folder{'s' if status['offline'] > 1 else ''} offline")
+        if status.get("scans_pending"):
+            return Look("indexing", "photosift: scanning folders")
+        indexed = f"{status['indexed']:,} images indexed"
+        if problems:
+            return Look("error", f"photosift: {indexed}; {', '.join(problems)}")
+        return Look("idle", f"photosift: {indexed}")
+
+    def errors_seen(self) -> None:
+        """The user opened the error list: the current failures no longer make the icon red."""
+        self.seen_failures = self.failed
