@@ -1,12 +1,13 @@
 # Sourced by install/test.sh: the system tools the tests use as real readers of what photosift
 # writes (exiftool reads XMP sidecars, getfattr reads extended attributes, curl calls the API)
-# and Xvfb, the X display the GUI tests open real windows on.
+# Xvfb, the X display the GUI tests open real windows on, and trayer, a real system tray on it.
 ensure_system_packages() {
     local missing=()
     command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
     command -v getfattr >/dev/null || missing+=(attr)
     command -v curl >/dev/null || missing+=(curl)
     command -v Xvfb >/dev/null || missing+=(xvfb)
+    command -v trayer >/dev/null || missing+=(trayer)
     [ ${#missing[@]} -eq 0 ] && return 0
     local sudo=""
     if [ "$(id -u)" -ne 0 ]; then

@@ -7,6 +7,7 @@ import logging
 import os
 import subprocess
 import sys
+import tkinter as tk
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,7 +16,7 @@ from photosift.daemon import atomic, paths
 from photosift.daemon.errors import PhotosiftError
 
 from .desktop import open_with_default_app
-from .dialogs import ErrorsDialog, FoldersDialog
+from .dialogs import ErrorsDialog, FoldersDialog, ask_yes_no
 from .gui import Gui
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,14 @@ class Actions:
     """The tray menu's entries; `changed()` is called after anything that changes the daemon's state."""
 
     def __init__(self, config_path: Path, gui: Gui, changed: Callable[[], None],
-                 errors_seen: Callable[[], None], opener: Callable[[str], None] = open_with_default_app) -> None:
+                 errors_seen: Callable[[], None], opener: Callable[[str], None] = open_with_default_app,
+                 confirm: Callable[[tk.Misc, str], bool] = ask_yes_no) -> None:
         self.config_path = config_path
         self.gui = gui
         self.changed = changed
         self.errors_seen = errors_seen
         self.opener = opener
+        self.confirm = confirm
         self.folders_dialog: FoldersDialog | None = None
         self.errors_dialog: ErrorsDialog | None = None
         self.daemon_process: subprocess.Popen[bytes] | None = None
@@ -73,7 +76,7 @@ class Actions:
                 self.folders_dialog.top.lift()
                 self.folders_dialog.refresh()
             else:
-                self.folders_dialog = FoldersDialog(self.gui.root, self.gui.ui, self.gui.connect)
+                self.folders_dialog = FoldersDialog(self.gui.root, self.gui.ui, self.gui.connect, self.confirm)
 
         self.gui.ui.post(show)
 
@@ -103,4 +106,8 @@ class Actions:
         self.changed()
 
     def close(self) -> None:
+        """Wait for an action under way and close the dialogs (on the Tk thread)."""
         self._worker.shutdown(wait=True)
+        for dialog in (self.folders_dialog, self.errors_dialog):
+            if dialog is not None and dialog.top.winfo_exists():
+                dialog.close()

@@ -15,14 +15,12 @@ forces one.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
-
-import pystray
+from typing import IO, TYPE_CHECKING, Any
 
 from photosift.daemon import paths
 from photosift.daemon.client import Client, DaemonNotRunning
@@ -31,29 +29,43 @@ from photosift.daemon.errors import PhotosiftError
 
 from . import icons
 from .actions import Actions
-from .gui import Gui, connector, instance_address
+from .gui import DisplayError, Gui, connector, instance_address
 from .state import Look, Reader, down, unreachable
 from .thumbnails import Thumbnails
+
+if TYPE_CHECKING:
+    import pystray
 
 log = logging.getLogger(__name__)
 
 BUSY_POLL, IDLE_POLL = 1.0, 5.0
 DOWN_POLL_FIRST, DOWN_POLL_MAX = 2.0, 30.0
 STATUS_TIMEOUT = 10.0
+ICON_STOP_GRACE = 2.0
+
+
+def load_pystray() -> Any:
+    """pystray chooses its backend and connects to the desktop when imported: a missing display shows here."""
+    try:
+        import pystray
+    except Exception as exc:  # each backend fails its own way (Xlib's DisplayNameError, gi's errors, ...)
+        raise DisplayError(f"cannot show a tray icon: {exc} (is there a desktop session? DISPLAY is "
+                           f"{os.environ.get('DISPLAY', 'unset')})") from exc
+    return pystray
 
 
 class TrayApp:
     """The icon, its menu and the poll; `gui` hosts the windows on the calling (main) thread."""
 
-    def __init__(self, config: Config, config_path: Path, gui: Gui,
-                 icon_factory: Callable[..., pystray.Icon] = pystray.Icon) -> None:
+    def __init__(self, config: Config, config_path: Path, gui: Gui) -> None:
         self.config = config
         self.gui = gui
         self.reader = Reader()
         self.look = down()
         self.status: dict[str, Any] | None = None
         self.actions = Actions(config_path, gui, changed=self.poke, errors_seen=self.reader.errors_seen)
-        self.icon = icon_factory("photosift", icons.draw(self.look), self.look.title, menu=self._menu())
+        self._pystray = load_pystray()
+        self.icon = self._pystray.Icon("photosift", icons.draw(self.look), self.look.title, menu=self._menu())
         _enable_clicks(self.icon)
         self._down_delay = 0.0  # the current back-off while the daemon is down
         self._wake = threading.Event()
@@ -62,6 +74,7 @@ class TrayApp:
         self._icon_thread = threading.Thread(target=self.icon.run, name="photosift-tray-icon")
 
     def _menu(self) -> pystray.Menu:
+        pystray = self._pystray
         up = lambda _item: self.status is not None  # noqa: E731 - pystray takes callables for visible
         paused = lambda: bool(self.status and self.status["paused"])  # noqa: E731
         return pystray.Menu(
@@ -114,10 +127,15 @@ class TrayApp:
         return BUSY_POLL if look.state == "indexing" else IDLE_POLL
 
     def _poll_loop(self) -> None:
-        while not self._stopping.is_set():
-            delay = self.poll_once()
-            self._wake.wait(delay)
-            self._wake.clear()
+        try:
+            while not self._stopping.is_set():
+                delay = self.poll_once()
+                self._wake.wait(delay)
+                self._wake.clear()
+        finally:
+            # the poll is the only thread besides pystray's own that changes the icon; stopping the icon from
+            # here means a stop never races an update (with the xorg backend that left its loop running)
+            self.icon.stop()
 
     def _show(self, look: Look, status: dict[str, Any] | None) -> None:
         was_up, self.status = self.status is not None, status
@@ -135,16 +153,16 @@ class TrayApp:
     def quit(self) -> None:
         """Quit the tray app (the daemon keeps running)."""
         self._stopping.set()
-        self._wake.set()
-        self.icon.stop()
+        self._wake.set()  # the poll ends and stops the icon
         self.gui.ui.post(self.gui.root.quit)
 
     def join(self) -> None:
-        """Wait for the poll and the icon's loop to end, and for a menu action under way."""
+        """Wait for the poll, the icon's loop and a menu action under way; close the dialogs (on the Tk thread)."""
         if self._poller.is_alive():
             self._poller.join()
+        self._icon_thread.join(ICON_STOP_GRACE)
         if self._icon_thread.is_alive():
-            self._icon_thread.join()
+            _break_xorg_loop(self.icon, self._icon_thread)
         self.actions.close()
 
 
@@ -158,6 +176,22 @@ def _enable_clicks(icon: pystray.Icon) -> None:
     window, display = icon._window, icon._display  # private: there is no public way in
     window.change_attributes(event_mask=X.ExposureMask | X.StructureNotifyMask | X.ButtonPressMask)
     display.flush()
+
+
+def _break_xorg_loop(icon: pystray.Icon, thread: threading.Thread) -> None:
+    """End the xorg backend's loop when stopping it did not: now and then (about one stop in eight here) its
+    thread stays blocked reading the X connection after its window is gone. Closing that connection ends the
+    read; the loop's "error in the main loop" report is expected then, so it is silenced."""
+    if type(icon).__module__ != "pystray._xorg":
+        thread.join()
+        return
+    pystray_log = logging.getLogger("pystray._base")
+    pystray_log.disabled = True
+    try:
+        icon._display.close()  # private: there is no public way in
+        thread.join()
+    finally:
+        pystray_log.disabled = False
 
 
 def _only_tray(runtime: Path) -> IO[str] | None:

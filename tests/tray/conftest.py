@@ -45,6 +45,30 @@ def display() -> Iterator[str]:
         proc.wait(30)
 
 
+@pytest.fixture(scope="session")
+def tray_host(display: str) -> Iterator[None]:
+    """trayer, a real XEmbed system tray, on the display (install/test.sh installs it)."""
+    trayer = shutil.which("trayer")
+    if trayer is None:
+        pytest.skip("trayer is not installed (Debian: trayer; install/test.sh installs it)")
+    from Xlib import X
+    from Xlib.display import Display
+
+    proc = subprocess.Popen([trayer, "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32",
+                             "--transparent", "false", "--tint", "0x333333", "--SetDockType", "true"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    x = Display(display)
+    try:
+        selection = x.intern_atom(f"_NET_SYSTEM_TRAY_S{x.get_default_screen()}")
+        wait_for(lambda: x.get_selection_owner(selection) not in (X.NONE, None) or proc.poll() is not None, 30)
+        assert proc.poll() is None, "trayer exited at start"
+        yield
+    finally:
+        x.close()
+        proc.terminate()
+        proc.wait(30)
+
+
 def screenshot(display: str, name: str) -> Path:
     """Save the whole X screen as test-artifacts/NAME.png, for a person to look at."""
     from PIL import ImageGrab

@@ -12,7 +12,7 @@ from photosift.daemon.client import Client
 from photosift.tray.gui import Gui
 from photosift.tray.thumbnails import Thumbnails
 
-KEYSYMS = {" ": "space", "-": "minus"}
+KEYSYMS = {" ": "space", "-": "minus", "/": "slash", ".": "period", "_": "underscore", ":": "colon"}
 
 
 class Desk:

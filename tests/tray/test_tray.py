@@ -1,0 +1,234 @@
+"""The tray app, for real: a pystray icon docked in trayer (a real XEmbed tray) on Xvfb, a real engine behind
+the socket, real X clicks, and the menu's actions checked against the daemon's state."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from helpers import photosift_cmd, wait_for, write_config
+from PIL import Image, ImageGrab
+
+from photosift.daemon.config import load
+from photosift.daemon.engine import Engine
+from photosift.tray import icons
+from photosift.tray.actions import STARTER_CONFIG
+from photosift.tray.app import TrayApp
+from photosift.tray.state import Look
+
+from .conftest import ARTIFACTS
+from .driver import Desk
+
+
+@pytest.fixture
+def make_tray(desk: Desk, env: dict[str, Path], tray_host: None, monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    # the backend a bare X tray offers, and the one without menus (pystray picks it when first imported)
+    monkeypatch.setenv("PYSTRAY_BACKEND", "xorg")
+    apps: list[TrayApp] = []
+
+    def make() -> TrayApp:
+        app = TrayApp(load(env["config"]), env["config"], desk.gui)
+        app.actions.opener = desk.opened.append  # no default application under Xvfb: note what would open
+        apps.append(app)
+        app.start()
+        return app
+
+    yield make
+    for app in apps:
+        app.quit()
+        app.join()
+        if app.actions.daemon_process is not None:
+            app.actions.daemon_process.send_signal(signal.SIGTERM)
+            app.actions.daemon_process.wait(60)
+
+
+class TrayWindow:
+    """The icon's X window as another X client sees it: found in the tray by its title."""
+
+    def __init__(self, display: str) -> None:
+        from Xlib.display import Display
+
+        self.x = Display(display)
+
+    def find(self) -> object | None:
+        from Xlib.error import BadWindow
+
+        def walk(window: object) -> object | None:
+            try:
+                children = window.query_tree().children  # type: ignore[attr-defined]
+            except BadWindow:
+                return None  # gone while we looked (the tray makes and drops windows as icons come)
+            for child in children:
+                try:
+                    name = child.get_wm_name()
+                except BadWindow:
+                    continue
+                if isinstance(name, str) and name.startswith("photosift:"):
+                    return child
+                found = walk(child)
+                if found is not None:
+                    return found
+            return None
+
+        return walk(self.x.screen().root)
+
+    def title(self) -> str | None:
+        window = self.find()
+        return None if window is None else window.get_wm_name()  # type: ignore[attr-defined]
+
+    def docked(self) -> bool:
+        """Embedded: its parent is a tray's socket window, not the root."""
+        window = self.find()
+        return window is not None and window.query_tree().parent != self.x.screen().root  # type: ignore[attr-defined]
+
+    def box(self) -> tuple[int, int, int, int]:
+        window = self.find()
+        geometry = window.get_geometry()  # type: ignore[attr-defined]
+        origin = window.translate_coords(self.x.screen().root, 0, 0)  # type: ignore[attr-defined]
+        return -origin.x, -origin.y, geometry.width, geometry.height
+
+    def click(self) -> None:
+        """A real left click on the icon (XTEST), as a mouse makes it."""
+        from Xlib import X
+        from Xlib.ext import xtest
+
+        left, top, width, height = self.box()
+        xtest.fake_input(self.x, X.MotionNotify, x=left + width // 2, y=top + height // 2)
+        xtest.fake_input(self.x, X.ButtonPress, 1)
+        xtest.fake_input(self.x, X.ButtonRelease, 1)
+        self.x.sync()
+
+    def close(self) -> None:
+        self.x.close()
+
+
+@pytest.fixture
+def tray_window(display: str) -> Iterator[TrayWindow]:
+    w = TrayWindow(display)
+    yield w
+    w.close()
+
+
+def menu(app: TrayApp) -> list[str]:
+    """The menu's visible entries, as the tray would list them."""
+    import pystray  # imported by the tray app on the test's display
+
+    return [item.text for item in app.icon.menu if item is not pystray.Menu.SEPARATOR]
+
+
+def choose(app: TrayApp, text: str) -> None:
+    """Activate a menu entry, as clicking it in the tray's menu does."""
+    next(item for item in app.icon.menu if item.text == text)(app.icon)
+
+
+def test_the_icon_docks_shows_the_state_and_a_click_opens_search(
+    display: str, desk: Desk, daemon: Engine, make_tray, tray_window: TrayWindow
+) -> None:
+    app = make_tray()
+    wait_for(lambda: tray_window.docked() and tray_window.title() == "photosift: 16 images indexed", 30)
+    assert app.look.state == "idle"
+    left, top, width, height = tray_window.box()
+    shot = ImageGrab.grab(xdisplay=display).crop((left - 120, 0, left + width + 4, top + height + 4))
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot.resize((shot.width * 4, shot.height * 4), Image.Resampling.NEAREST).save(ARTIFACTS / "tray.png")
+    drawn = shot.crop((120, top, 120 + width, top + height)).convert("RGB")
+    assert (42, 110, 219) in {drawn.getpixel((x, y)) for x in range(width) for y in range(height)}  # idle blue
+    tray_window.click()
+    desk.pump_until(lambda: desk.gui.window is not None and desk.gui.window.top.winfo_viewable())
+    assert desk.gui.window.top.focus_get() is desk.gui.window.entry
+
+
+def test_pause_and_resume_from_the_menu(desk: Desk, daemon: Engine, make_tray, tray_window: TrayWindow) -> None:
+    app = make_tray()
+    wait_for(lambda: app.look.state == "idle", 30)
+    assert menu(app) == ["photosift: 16 images indexed", "Search…", "Pause indexing", "Folders…",
+                         "Recent errors…", "Open config", "Quit"]
+    choose(app, "Pause indexing")
+    wait_for(lambda: daemon.status()["paused"] and app.look.state == "paused", 30)
+    wait_for(lambda: tray_window.title() == "photosift: paused, 0 waiting", 30)
+    assert "Resume indexing" in menu(app)
+    choose(app, "Resume indexing")
+    wait_for(lambda: not daemon.status()["paused"] and app.look.state == "idle", 30)
+
+
+def test_folders_from_the_menu(desk: Desk, daemon: Engine, make_tray, env: dict[str, Path],
+                               make_shape) -> None:
+    app = make_tray()
+    questions: list[str] = []
+    # the confirmation is a modal message box with its own nested event loop; answer it "yes" and keep the question
+    app.actions.confirm = lambda _parent, question: questions.append(question) or True
+    extra = env["photos"].parent / "more photos"
+    make_shape(extra, "red", "star", "extra.png")
+    wait_for(lambda: app.status is not None, 30)
+    choose(app, "Folders…")
+    desk.pump_until(lambda: app.actions.folders_dialog is not None and app.actions.folders_dialog.folders)
+    dialog = app.actions.folders_dialog
+    assert dialog.listbox.get(0) == f"{env['photos']}    (16 images)"
+    desk.type(dialog.path, str(extra))
+    desk.key(dialog.path, "Return")
+    desk.pump_until(lambda: dialog.listbox.size() == 2)
+    wait_for(lambda: daemon.status()["indexed"] == 17, 60)
+    assert str(extra) in [r["path"] for r in daemon.status()["roots"]]
+    dialog.listbox.selection_set(1)
+    dialog.remove_button.invoke()
+    desk.pump_until(lambda: dialog.listbox.size() == 1)
+    assert questions and str(extra) in questions[0] and "The photos themselves are not touched" in questions[0]
+    assert [r["path"] for r in daemon.status()["roots"]] == [str(env["photos"])]
+    dialog.listbox.selection_set(0)
+    dialog.remove_button.invoke()  # the last folder: the daemon refuses, the dialog says why
+    desk.pump_until(lambda: "is the only watched folder" in dialog.status.cget("text"))
+    assert (extra / "extra.png").exists()
+
+
+def test_errors_turn_the_icon_red_until_looked_at(desk: Desk, daemon: Engine, make_tray, env: dict[str, Path],
+                                                  tray_window: TrayWindow) -> None:
+    broken = env["photos"] / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    app = make_tray()
+    wait_for(lambda: app.look.state == "error", 60)
+    assert app.look.title == "photosift: 16 images indexed; 1 file could not be indexed"
+    choose(app, "Recent errors…")
+    desk.pump_until(lambda: app.actions.errors_dialog is not None
+                    and str(broken) in app.actions.errors_dialog.content())
+    wait_for(lambda: app.look.state == "idle" and tray_window.title() == "photosift: 16 images indexed", 30)
+
+
+def test_open_config_writes_a_starter_and_quit_ends_the_app(desk: Desk, daemon: Engine, make_tray,
+                                                            env: dict[str, Path]) -> None:
+    app = make_tray()
+    assert not env["config"].exists()
+    choose(app, "Open config")
+    assert desk.opened == [str(env["config"])] and env["config"].read_text() == STARTER_CONFIG
+    assert load(env["config"]).folders == load(Path("/nonexistent.toml")).folders  # the starter changes nothing
+    choose(app, "Quit")
+    app.join()  # the icon's loop, the poll and the action worker all end
+    desk.pump_until(lambda: not app._poller.is_alive() and not app._icon_thread.is_alive())
+
+
+def test_daemon_down_backs_off_and_start_daemon_starts_it(desk: Desk, make_tray, env: dict[str, Path],
+                                                          library: Path, tray_window: TrayWindow) -> None:
+    write_config(env["config"], folders=[str(library)], debounce_seconds=0.3)
+    app = make_tray()
+    wait_for(lambda: tray_window.title() == "photosift: the daemon is not running", 30)
+    assert app.look.state == "down"
+    assert menu(app) == ["photosift: the daemon is not running", "Search…", "Open config", "Start daemon", "Quit"]
+    delays = [app.poll_once() for _ in range(6)]
+    assert delays[:4] == sorted(delays[:4]) and delays[0] >= 2 and delays[-1] == 30  # backs off, up to 30 s
+    choose(app, "Start daemon")
+    process = app.actions.daemon_process
+    assert process is not None and process.args == photosift_cmd("daemon")
+    wait_for(lambda: app.look.title == "photosift: 16 images indexed", 120)
+    assert "Start daemon" not in menu(app) and "Pause indexing" in menu(app)
+
+
+def test_the_five_states_draw_differently() -> None:
+    looks = [Look("idle", ""), Look("indexing", "", 0.3), Look("paused", ""), Look("down", ""), Look("error", "")]
+    drawn = [icons.draw(look, 32) for look in looks]
+    assert len({img.tobytes() for img in drawn}) == 5
+    strip = Image.new("RGBA", (32 * 5 + 40, 32), "white")
+    for i, img in enumerate(drawn):
+        strip.alpha_composite(img, (i * 40, 0))
+    ARTIFACTS.mkdir(exist_ok=True)
+    strip.resize((strip.width * 3, strip.height * 3), Image.Resampling.NEAREST).save(ARTIFACTS / "tray-states.png")
