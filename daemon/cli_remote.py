@@ -70,10 +70,14 @@ def in_window(args: argparse.Namespace, config: Config, mode: str, text: str = "
     if any(filters(args).values()) or getattr(args, "exclude", None) or getattr(args, "image", None):
         print("with --gui, give only the words or files; set filters in the window", file=sys.stderr)
         return 2
-    from photosift.tray.gui import run_window  # Tk and the window code only when a window is wanted
-    from photosift.tray.instance import Request
+    from photosift.tray.instance import Request, address_beside, send
 
-    return run_window(config, Request(mode, text, files))
+    request = Request(mode, text, files)
+    if send(address_beside(config.socket_path), request):
+        return 0  # the open window shows it
+    from photosift.tray.gui import run_window  # Tk and the window code only when a window must open
+
+    return run_window(config, request)
 
 
 def cmd_search(args: argparse.Namespace, config: Config) -> int:

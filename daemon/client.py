@@ -9,8 +9,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from .api.loopback import USE_LOOPBACK, EndpointError, read_endpoint
 from .errors import PhotosiftError
 
@@ -38,6 +36,10 @@ class Client:
     """
 
     def __init__(self, path: Path, timeout: float = 60.0, loopback: bool = USE_LOOPBACK) -> None:
+        # httpx takes a fifth of a second to import: only when a request is made, so that commands that
+        # need none (`similar --gui` handing over to the open window) start at once
+        import httpx
+
         self.path = path
         self.timeout = timeout
         if loopback:
@@ -62,6 +64,8 @@ class Client:
         self.close()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        import httpx  # already loaded by __init__
+
         try:
             response = self._http.request(method, path, **kwargs)
         except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:

@@ -29,7 +29,8 @@ from photosift.daemon.errors import PhotosiftError
 
 from . import icons
 from .actions import Actions
-from .gui import DisplayError, Gui, connector, instance_address
+from .gui import DisplayError, Gui, connector
+from .instance import address_beside
 from .state import Look, Reader, down, unreachable
 from .thumbnails import Thumbnails
 
@@ -217,7 +218,7 @@ def run_tray(config: Config) -> int:
         print("photosift: the tray app is already running", file=sys.stderr)
         return 0
     gui = Gui(connector(config), Thumbnails(paths.cache_dir() / "thumbnails"))
-    gui.listen(instance_address(config))
+    gui.listen(address_beside(config.socket_path))
     app = TrayApp(config, paths.config_file(), gui)
     # Tk swallows exceptions raised in its callbacks, KeyboardInterrupt included: quit by signal instead
     for signum in (signal.SIGINT, signal.SIGTERM):

@@ -18,17 +18,12 @@ from photosift.daemon.config import Config
 from photosift.daemon.errors import PhotosiftError
 
 from .desktop import open_with_default_app, reveal_in_file_manager
-from .instance import InstanceServer, Request, send
+from .instance import InstanceServer, Request, address_beside, send
 from .thumbnails import Thumbnails
 from .uiqueue import UiQueue
 from .window import DEBOUNCE_MS, SearchWindow
 
 CLIENT_TIMEOUT = 30.0
-
-
-def instance_address(config: Config) -> Path:
-    """The single-instance socket, beside the daemon's API socket."""
-    return config.socket_path.parent / "gui.sock"
 
 
 def connector(config: Config) -> Callable[[], Client]:
@@ -91,10 +86,9 @@ class Gui:
 
 
 def run_window(config: Config, request: Request) -> int:
-    """For `--gui` commands: hand the request to the open window, or open one and wait until it closes."""
-    address = instance_address(config)
-    if send(address, request):
-        return 0
+    """For `--gui` commands that found no window open (instance.send said so): open one, take later
+    commands' requests, and wait until it closes."""
+    address = address_beside(config.socket_path)
     try:
         gui = Gui(connector(config), Thumbnails(paths.cache_dir() / "thumbnails"), quit_with_window=True)
     except tk.TclError as exc:

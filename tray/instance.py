@@ -59,6 +59,11 @@ class Request:
         return cls(data["mode"], text, tuple(paths))
 
 
+def address_beside(api_socket: Path) -> Path:
+    """The single-instance socket, in the API socket's owner-only folder."""
+    return api_socket.parent / "gui.sock"
+
+
 def send(address: Path, request: Request) -> bool:
     """Hand the request to the running window; False when none is running."""
     if not SUPPORTED:

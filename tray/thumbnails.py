@@ -18,7 +18,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from photosift.daemon.decode import Limits, open_image, to_rgb
 from photosift.daemon.errors import DecodeError
 
 THUMB_SIZE = 176  # five columns in the default window; cached at this size
@@ -57,6 +56,9 @@ class Thumbnails:
         if thumb.exists():
             os.utime(thumb)  # recently used: pruned last
             return thumb
+        # numpy and the decoders load on the first thumbnail, off the UI thread, not while the window opens
+        from photosift.daemon.decode import Limits, open_image, to_rgb
+
         img, _, _ = open_image(path, self.size, Limits())
         try:
             small = to_rgb(img)
