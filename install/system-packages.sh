@@ -1,6 +1,8 @@
 # Sourced by install/test.sh: the system tools the tests use as real readers of what photosift
 # writes (exiftool reads XMP sidecars, getfattr reads extended attributes, curl calls the API)
-# Xvfb, the X display the GUI tests open real windows on, and trayer, a real system tray on it.
+# Xvfb, the X display the GUI tests open real windows on, trayer, a real system tray on it, and
+# what the tray's menu needs (PyGObject is built against gobject-introspection and cairo; GTK's
+# typelib; dbus-run-session gives the GTK tray test a session bus).
 ensure_system_packages() {
     local missing=()
     command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
@@ -8,6 +10,10 @@ ensure_system_packages() {
     command -v curl >/dev/null || missing+=(curl)
     command -v Xvfb >/dev/null || missing+=(xvfb)
     command -v trayer >/dev/null || missing+=(trayer)
+    command -v dbus-run-session >/dev/null || missing+=(dbus)
+    pkg-config --exists gobject-introspection-1.0 cairo 2>/dev/null \
+        || missing+=(pkg-config libgirepository1.0-dev libcairo2-dev)
+    ls /usr/lib/*/girepository-1.0/Gtk-3.0.typelib >/dev/null 2>&1 || missing+=(gir1.2-gtk-3.0)
     [ ${#missing[@]} -eq 0 ] && return 0
     local sudo=""
     if [ "$(id -u)" -ne 0 ]; then

@@ -6,5 +6,6 @@ cd "$(dirname "$0")/.."
 . install/system-packages.sh
 ensure_system_packages
 ensure_venv "[test]"
+ensure_tray_menu
 .venv/bin/ruff check .
 .venv/bin/python -m pytest "$@"

@@ -14,3 +14,21 @@ ensure_venv() {
     .venv/bin/python -m pip install --quiet $PHOTOSIFT_TORCH
     .venv/bin/python -m pip install --quiet -e ".${extras}"
 }
+
+# PyGObject, for the tray's menu on Linux (pystray's gtk and appindicator backends). Built from
+# source against the system's gobject-introspection: 3.51+ needs girepository-2.0 (glib 2.80),
+# older systems take the 3.50 series. Best effort: without it the tray falls back to a menu-less icon.
+ensure_tray_menu() {
+    local spec
+    if pkg-config --exists girepository-2.0 2>/dev/null; then
+        spec="PyGObject>=3.51"
+    elif pkg-config --exists gobject-introspection-1.0 2>/dev/null; then
+        spec="PyGObject>=3.42,<3.51"
+    else
+        echo "note: no gobject-introspection development files; the tray icon will have no menu" >&2
+        return 0
+    fi
+    .venv/bin/python -c "import gi" 2>/dev/null && return 0
+    .venv/bin/python -m pip install --quiet "$spec" \
+        || echo "note: PyGObject did not build; the tray icon will have no menu" >&2
+}

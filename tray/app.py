@@ -72,7 +72,8 @@ class TrayApp:
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._poller = threading.Thread(target=self._poll_loop, name="photosift-tray-poll")
-        self._icon_thread = threading.Thread(target=self.icon.run, name="photosift-tray-icon")
+        self._icon_thread = threading.Thread(target=self._run_icon, name="photosift-tray-icon")
+        self.failure: str | None = None
 
     def _menu(self) -> pystray.Menu:
         pystray = self._pystray
@@ -101,8 +102,18 @@ class TrayApp:
         self._icon_thread.start()
         self._poller.start()
         if not self.has_menu:
-            log.info("this tray shows no menus (pystray backend %s): clicking the icon opens the search window",
-                     type(self.icon).__module__)
+            log.warning("pystray's %s backend shows no menu: clicking the icon opens the search window "
+                        "(docs/desktop.md says what the menu needs)", type(self.icon).__module__)
+
+    def _run_icon(self) -> None:
+        try:
+            self.icon.run()
+        except Exception as exc:  # a backend that cannot start (no D-Bus session for gtk, ...): say so and quit
+            log.debug("the tray icon failed", exc_info=True)
+            if self._stopping.is_set():
+                return  # failing while it winds down (gtk, without a notification service): not worth an error
+            self.failure = f"the tray icon failed ({type(self.icon).__module__}): {exc}"
+            self.quit()
 
     # -- the poll -------------------------------------------------------------------------------
 
@@ -231,4 +242,7 @@ def run_tray(config: Config) -> int:
         app.join()
         gui.close()
         lock.close()
+    if app.failure is not None:
+        print(f"photosift: {app.failure}; PYSTRAY_BACKEND=xorg uses the plain X11 tray", file=sys.stderr)
+        return 1
     return 0

@@ -16,6 +16,7 @@ from helpers import shape_tags, wait_for
 from photosift.daemon.engine import Engine
 
 from .driver import Desk
+from .xclient import TrayWindow
 
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 
@@ -93,3 +94,11 @@ def desk(display: str, env: dict[str, Path]) -> Iterator[Desk]:
     d = Desk(env["run"] / "api.sock", env["cache"] / "thumbs")
     yield d
     d.close()
+
+
+@pytest.fixture
+def tray_window(display: str) -> Iterator[TrayWindow]:
+    """Our icon, looked for from a separate X connection."""
+    w = TrayWindow(display)
+    yield w
+    w.close()

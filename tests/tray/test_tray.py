@@ -20,6 +20,7 @@ from photosift.tray.state import Look
 
 from .conftest import ARTIFACTS
 from .driver import Desk
+from .xclient import TrayWindow
 
 
 @pytest.fixture
@@ -42,73 +43,6 @@ def make_tray(desk: Desk, env: dict[str, Path], tray_host: None, monkeypatch: py
         if app.actions.daemon_process is not None:
             app.actions.daemon_process.send_signal(signal.SIGTERM)
             app.actions.daemon_process.wait(60)
-
-
-class TrayWindow:
-    """The icon's X window as another X client sees it: found in the tray by its title."""
-
-    def __init__(self, display: str) -> None:
-        from Xlib.display import Display
-
-        self.x = Display(display)
-
-    def find(self) -> object | None:
-        from Xlib.error import BadWindow
-
-        def walk(window: object) -> object | None:
-            try:
-                children = window.query_tree().children  # type: ignore[attr-defined]
-            except BadWindow:
-                return None  # gone while we looked (the tray makes and drops windows as icons come)
-            for child in children:
-                try:
-                    name = child.get_wm_name()
-                except BadWindow:
-                    continue
-                if isinstance(name, str) and name.startswith("photosift:"):
-                    return child
-                found = walk(child)
-                if found is not None:
-                    return found
-            return None
-
-        return walk(self.x.screen().root)
-
-    def title(self) -> str | None:
-        window = self.find()
-        return None if window is None else window.get_wm_name()  # type: ignore[attr-defined]
-
-    def docked(self) -> bool:
-        """Embedded: its parent is a tray's socket window, not the root."""
-        window = self.find()
-        return window is not None and window.query_tree().parent != self.x.screen().root  # type: ignore[attr-defined]
-
-    def box(self) -> tuple[int, int, int, int]:
-        window = self.find()
-        geometry = window.get_geometry()  # type: ignore[attr-defined]
-        origin = window.translate_coords(self.x.screen().root, 0, 0)  # type: ignore[attr-defined]
-        return -origin.x, -origin.y, geometry.width, geometry.height
-
-    def click(self) -> None:
-        """A real left click on the icon (XTEST), as a mouse makes it."""
-        from Xlib import X
-        from Xlib.ext import xtest
-
-        left, top, width, height = self.box()
-        xtest.fake_input(self.x, X.MotionNotify, x=left + width // 2, y=top + height // 2)
-        xtest.fake_input(self.x, X.ButtonPress, 1)
-        xtest.fake_input(self.x, X.ButtonRelease, 1)
-        self.x.sync()
-
-    def close(self) -> None:
-        self.x.close()
-
-
-@pytest.fixture
-def tray_window(display: str) -> Iterator[TrayWindow]:
-    w = TrayWindow(display)
-    yield w
-    w.close()
 
 
 def menu(app: TrayApp) -> list[str]:

@@ -1,0 +1,51 @@
+"""The tray's real menu: pystray's gtk backend (a Gtk.StatusIcon) docked in trayer, its menu opened by a real
+right-click and driven by real key presses. It runs as `photosift tray` in its own process (pystray picks one
+backend per process, and this test process took xorg) inside a private D-Bus session, as a desktop has."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import photosift_cmd, wait_for
+
+from photosift.daemon.engine import Engine
+
+from .conftest import screenshot
+from .xclient import TrayWindow
+
+
+def test_the_real_menu_pauses_indexing_and_quits(display: str, tray_host: None, daemon: Engine,
+                                                 env: dict[str, Path], tray_window: TrayWindow) -> None:
+    pytest.importorskip("gi", reason="PyGObject is not installed (install/test.sh builds it where "
+                                     "gobject-introspection's development files are)")
+    dbus_run_session = shutil.which("dbus-run-session")
+    if dbus_run_session is None:
+        pytest.skip("dbus-run-session is not installed (Debian: dbus; install/test.sh installs it)")
+    tray = subprocess.Popen([dbus_run_session, "--", *photosift_cmd("tray")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYSTRAY_BACKEND": "gtk"})
+    try:
+        wait_for(lambda: (tray_window.docked() and tray_window.title() == "photosift: 16 images indexed")
+                 or tray.poll() is not None, 60)
+        assert tray.poll() is None, tray.stderr.read()  # type: ignore[union-attr]
+
+        tray_window.click(button=3)
+        wait_for(tray_window.popup_menu, 30)
+        screenshot(display, "tray-menu")
+        for key in ("Down", "Down", "Return"):  # past the (disabled) state line: Search…, Pause indexing
+            tray_window.key(key)
+        wait_for(lambda: daemon.status()["paused"], 30)
+        wait_for(lambda: tray_window.title() == "photosift: paused, 0 waiting", 30)
+
+        tray_window.click(button=3)
+        wait_for(tray_window.popup_menu, 30)
+        for key in ("Up", "Return"):  # from the bottom: Quit
+            tray_window.key(key)
+        assert tray.wait(30) == 0, tray.stderr.read()  # type: ignore[union-attr]
+    finally:
+        if tray.poll() is None:
+            tray.terminate()
+            tray.wait(30)
