@@ -37,7 +37,10 @@ class Gui:
                  opener: Callable[[str], None] = open_with_default_app,
                  revealer: Callable[[str], None] = reveal_in_file_manager,
                  debounce_ms: int = DEBOUNCE_MS, quit_with_window: bool = False) -> None:
-        self.root = tk.Tk(className="photosift")
+        try:
+            self.root = tk.Tk(className="photosift")
+        except tk.TclError as exc:
+            raise DisplayError(f"cannot open a window: {exc}") from exc
         self.root.withdraw()
         self.ui = UiQueue(self.root)
         self.connect = connect
@@ -89,10 +92,7 @@ def run_window(config: Config, request: Request) -> int:
     """For `--gui` commands that found no window open (instance.send said so): open one, take later
     commands' requests, and wait until it closes."""
     address = address_beside(config.socket_path)
-    try:
-        gui = Gui(connector(config), Thumbnails(paths.cache_dir() / "thumbnails"), quit_with_window=True)
-    except tk.TclError as exc:
-        raise DisplayError(f"cannot open a window: {exc}") from exc
+    gui = Gui(connector(config), Thumbnails(paths.cache_dir() / "thumbnails"), quit_with_window=True)
     if not gui.listen(address) and send(address, request):
         gui.close()  # another window started in the meantime and took the request
         return 0

@@ -3,6 +3,7 @@ later invocations reuse. Real Unix sockets, real CLI processes, real windows on 
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -102,3 +103,11 @@ def test_gui_commands_refuse_filters_they_cannot_pass(env: dict[str, Path]) -> N
     done = subprocess.run(photosift_cmd("search", "beach", "--gui", "--folder", "/tmp"), capture_output=True,
                           text=True, timeout=60)
     assert done.returncode == 2 and "set filters in the window" in done.stderr
+
+
+def test_without_a_display_the_window_and_the_tray_say_so(env: dict[str, Path]) -> None:
+    no_display = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    for command in (("search", "--gui"), ("tray",)):
+        done = subprocess.run(photosift_cmd(*command), capture_output=True, text=True, timeout=60, env=no_display)
+        assert done.returncode == 1
+        assert done.stderr == "photosift: cannot open a window: no display name and no $DISPLAY environment variable\n"

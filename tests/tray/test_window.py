@@ -193,3 +193,14 @@ def test_typing_leaves_find_similar(desk: Desk, daemon: Engine, library: Path) -
     desk.type(window.entry, "a green star")
     desk.pump_until(lambda: window.results and names(window)[0] == "green-star.png")
     assert not window.banner.winfo_ismapped() and window.similar_to == ()
+
+
+def test_double_click_opens_the_file(desk: Desk, daemon: Engine, library: Path) -> None:
+    window = opened(desk)
+    search(desk, window, "a green triangle")
+    picture = window.grid.cells[2][1]
+    for _ in range(2):  # two presses in quick succession: Tk makes the second a double-click
+        picture.event_generate("<ButtonPress-1>", x=5, y=5)
+        picture.event_generate("<ButtonRelease-1>", x=5, y=5)
+    desk.root.update()
+    assert window.selected == 2 and desk.opened == [window.results[2]["path"]]

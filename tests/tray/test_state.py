@@ -1,0 +1,50 @@
+"""What the tray icon says, from successive status answers (the daemon's /v1/status shape)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from photosift.daemon.progress import Progress
+from photosift.tray.state import Reader
+
+
+def status(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {"paused": False, "indexed": 12408, "queued": 0, "failed": 0, "offline": 0,
+                            "scans_pending": 0, "progress": {"done": 0, "total": 0}}
+    return {**base, **changes}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_indexing_shows_counts_then_time_left() -> None:
+    clock = Clock()
+    reader = Reader(Progress(clock))
+    first = reader.look(status(progress={"done": 1240, "total": 8000}))
+    assert (first.state, first.title) == ("indexing", "photosift: indexing 1,240 / 8,000")
+    assert first.fraction == 1240 / 8000
+    clock.now += 10
+    later = reader.look(status(progress={"done": 1340, "total": 8000}))  # 10 images/s: 666 s to go
+    assert later.title == "photosift: indexing 1,340 / 8,000, 11m06s left"
+    assert reader.look(status()).title == "photosift: 12,408 images indexed"
+    assert reader.look(status(scans_pending=1)).title == "photosift: scanning folders"
+
+
+def test_paused_failures_and_offline_folders() -> None:
+    reader = Reader()
+    assert reader.look(status(paused=True, queued=310)).title == "photosift: paused, 310 waiting"
+    failing = reader.look(status(failed=3))
+    assert (failing.state, failing.title) == ("error", "photosift: 12,408 images indexed; 3 files could not be indexed")
+    reader.errors_seen()  # the user opened Recent errors…
+    assert reader.look(status(failed=3)).state == "idle"
+    assert reader.look(status(failed=4)).title.endswith("; 1 file could not be indexed")  # only the new one
+    offline = reader.look(status(failed=4, offline=2))
+    assert offline.title == "photosift: 12,408 images indexed; 1 file could not be indexed, 2 folders offline"
+    reader.errors_seen()
+    assert reader.look(status(failed=0)).state == "idle"  # failures retried away
+    assert reader.look(status(failed=1)).state == "error"  # a new one after that counts again
