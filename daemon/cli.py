@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import __version__, cli_control, cli_remote, cli_tags, paths
+from . import __version__, cli_control, cli_remote, cli_shell, cli_tags, paths
 from .cli_remote import print_json
 from .config import Config, load
 from .errors import PhotosiftError
@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_remote.add_parsers(sub)
     cli_control.add_parsers(sub)
     cli_tags.add_parsers(sub)
+    cli_shell.add_parsers(sub)
     return parser
 
 
