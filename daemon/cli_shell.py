@@ -1,4 +1,5 @@
-"""`photosift shell-ext`: the "Find similar images" file-manager actions (see photosift.shell_ext)."""
+"""Desktop integration commands: `photosift shell-ext` (the "Find similar images" file-manager actions) and
+`photosift service` (the daemon as a user service, the tray's autostart); see photosift.shell_ext."""
 
 from __future__ import annotations
 
@@ -38,8 +39,28 @@ def cmd_shell_ext(args: argparse.Namespace, _config: Config) -> int:
     return 0
 
 
+def cmd_service(args: argparse.Namespace, config: Config) -> int:
+    from photosift.shell_ext import service
+    from photosift.shell_ext.common import photosift_argv
+
+    from .client import Client, DaemonNotRunning
+
+    manifest = paths.data_dir() / "service.json"
+    if args.action == "install":
+        said = service.install(Path.home(), manifest, photosift_argv(), paths.cache_dir(), start=not args.no_start)
+    else:
+        try:
+            with Client(config.socket_path, timeout=10) as client:
+                pid: int | None = int(client.status()["pid"])
+        except DaemonNotRunning:
+            pid = None
+        said = service.uninstall(Path.home(), manifest, pid)
+    print("\n".join(said) if said else f"nothing to do: already {args.action}ed")
+    return 0
+
+
 def add_parsers(sub: Any) -> None:
-    """Register `shell-ext` on the main parser."""
+    """Register `shell-ext` and `service` on the main parser."""
     p = sub.add_parser("shell-ext", help='the "Find similar images" action in file managers')
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for action, text in (("install", "install for the file managers found here (or --target)"),
@@ -51,3 +72,10 @@ def add_parsers(sub: Any) -> None:
     e.add_argument("target", choices=TARGET_CHOICES[:-1])
     e.add_argument("folder")
     p.set_defaults(func=cmd_shell_ext)
+
+    p = sub.add_parser("service", help="run the daemon with your session (systemd --user, launchd) and the tray")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    a = actions.add_parser("install", help="install the user service and the tray's autostart, and start them")
+    a.add_argument("--no-start", action="store_true", help="only write the files")
+    actions.add_parser("uninstall", help="stop the daemon and remove what install added (the index stays)")
+    p.set_defaults(func=cmd_service)

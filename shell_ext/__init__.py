@@ -1,1 +1,1 @@
-"""File-manager actions ("Find similar images"): clients of the daemon's API (not built yet)."""
+"""Desktop integration: "Find similar images" in file managers, and photosift as a user service."""

@@ -54,7 +54,7 @@ def shell_command(argv: list[str]) -> str:
     return shlex.join(argv)
 
 
-def desktop_exec(argv: list[str], field_code: str) -> str:
+def desktop_exec(argv: list[str], field_code: str = "") -> str:
     """An Exec value per the Desktop Entry spec: a literal `%` doubled; arguments with reserved characters
     double-quoted, with `"`, `` ` ``, `$` and `\\` escaped inside the quotes; then, as for every string value,
     each backslash doubled. `field_code` (%F, %U…) comes last, unquoted."""
@@ -67,4 +67,5 @@ def desktop_exec(argv: list[str], field_code: str) -> str:
             continue
         quoted = "".join("\\" + c if c in '"`$\\' else c for c in arg)
         out.append(f'"{quoted}"')
-    return " ".join(out).replace("\\", "\\\\") + f" {field_code}"
+    line = " ".join(out).replace("\\", "\\\\")
+    return f"{line} {field_code}" if field_code else line

@@ -85,6 +85,34 @@ class Manifest:
             {"files": self.files, "uca_created": self.uca_created, "registry": self.registry}, indent=2) + "\n")
 
 
+def write_recorded(home: Path, item: Generated, target: str, manifest: Manifest) -> list[str]:
+    """Write `item` under `home` unless it is already there as it should be, and record it."""
+    path = home / item.path
+    data = item.text.encode()
+    manifest.files[str(item.path)] = {"target": target, "sha256": _digest(data)}
+    if path.exists() and path.read_bytes() == data and (path.stat().st_mode & 0o777) == item.mode:
+        return []
+    atomic.write_text(path, item.text, new_mode=item.mode)
+    os.chmod(path, item.mode)
+    return [f"{target}: wrote {path}"]
+
+
+def remove_recorded(home: Path, targets: list[str], manifest: Manifest) -> list[str]:
+    """Remove the recorded files of `targets`, except those changed since (they are kept and named)."""
+    said = []
+    for rel, entry in sorted(manifest.files.items()):
+        if entry["target"] not in targets:
+            continue
+        path = home / rel
+        if path.exists() and _digest(path.read_bytes()) != entry["sha256"]:
+            said.append(f"{entry['target']}: kept {path}: it was changed after photosift installed it")
+        elif path.exists():
+            path.unlink()
+            said.append(f"{entry['target']}: removed {path}")
+        del manifest.files[rel]
+    return said
+
+
 class Installer:
     """Installs targets under `home` for the photosift command `photosift`."""
 
@@ -128,15 +156,7 @@ class Installer:
         return said
 
     def _write(self, target: str, item: Generated) -> list[str]:
-        path = self.home / item.path
-        data = item.text.encode()
-        if path.exists() and path.read_bytes() == data and (path.stat().st_mode & 0o777) == item.mode:
-            self.manifest.files[str(item.path)] = {"target": target, "sha256": _digest(data)}
-            return []
-        atomic.write_text(path, item.text, new_mode=item.mode)
-        os.chmod(path, item.mode)
-        self.manifest.files[str(item.path)] = {"target": target, "sha256": _digest(data)}
-        return [f"{target}: wrote {path}"]
+        return write_recorded(self.home, item, target, self.manifest)
 
     def _install_thunar(self) -> list[str]:
         path = self.home / thunar.UCA
@@ -165,18 +185,7 @@ class Installer:
         return said
 
     def _remove_files(self, targets: list[str]) -> list[str]:
-        said = []
-        for rel, entry in sorted(self.manifest.files.items()):
-            if entry["target"] not in targets:
-                continue
-            path = self.home / rel
-            if path.exists() and _digest(path.read_bytes()) != entry["sha256"]:
-                said.append(f"{entry['target']}: kept {path}: it was changed after photosift installed it")
-            elif path.exists():
-                path.unlink()
-                said.append(f"{entry['target']}: removed {path}")
-            del self.manifest.files[rel]
-        return said
+        return remove_recorded(self.home, targets, self.manifest)
 
     def _uninstall_thunar(self) -> list[str]:
         path = self.home / thunar.UCA

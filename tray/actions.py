@@ -4,7 +4,6 @@ event loop); windows are opened on the Tk thread through the UI queue."""
 from __future__ import annotations
 
 import logging
-import os
 import subprocess
 import sys
 import tkinter as tk
@@ -14,6 +13,7 @@ from pathlib import Path
 
 from photosift.daemon import atomic, paths
 from photosift.daemon.errors import PhotosiftError
+from photosift.shell_ext.service import start_daemon
 
 from .desktop import open_with_default_app
 from .dialogs import ErrorsDialog, FoldersDialog, ask_yes_no
@@ -28,15 +28,6 @@ STARTER_CONFIG = """\
 # folders = ["~/Pictures"]
 # device = "auto"
 """
-
-
-def start_daemon_process(config_path: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    """`photosift daemon` in the background, in its own session, logging to `log_path`."""
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PHOTOSIFT_CONFIG": str(config_path)}
-    with open(log_path, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "photosift.daemon", "daemon"], stdin=subprocess.DEVNULL,
-                                stdout=out, stderr=out, env=env, start_new_session=True)
 
 
 class Actions:
@@ -100,9 +91,9 @@ class Actions:
             log.warning("cannot open %s: %s", self.config_path, exc)
 
     def start_daemon(self) -> None:
-        log_path = paths.cache_dir() / "daemon.log"
-        self.daemon_process = start_daemon_process(self.config_path, log_path)
-        log.info("started the daemon (pid %d), logging to %s", self.daemon_process.pid, log_path)
+        self.daemon_process = start_daemon([sys.executable, "-m", "photosift.daemon"], paths.cache_dir())
+        log.info("started the daemon (%s)", "its user service" if self.daemon_process is None
+                 else f"pid {self.daemon_process.pid}, logging to {paths.cache_dir() / 'daemon.log'}")
         self.changed()
 
     def close(self) -> None:

@@ -45,8 +45,19 @@ STATUS_TIMEOUT = 10.0
 ICON_STOP_GRACE = 2.0
 
 
+def _session_bus() -> bool:
+    """Whether a D-Bus session bus is reachable (the gtk and appindicator backends need one)."""
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    return bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS")) or bool(runtime and Path(runtime, "bus").exists())
+
+
 def load_pystray() -> Any:
-    """pystray chooses its backend and connects to the desktop when imported: a missing display shows here."""
+    """pystray chooses its backend and connects to the desktop when imported: a missing display shows here.
+    Without a D-Bus session (a bare X server, some remote sessions) the gtk and appindicator backends cannot
+    start, so the plain X11 one is chosen unless PYSTRAY_BACKEND says otherwise."""
+    if sys.platform.startswith("linux") and "PYSTRAY_BACKEND" not in os.environ and not _session_bus():
+        log.warning("no D-Bus session bus: the tray icon uses pystray's xorg backend")
+        os.environ["PYSTRAY_BACKEND"] = "xorg"
     try:
         import pystray
     except Exception as exc:  # each backend fails its own way (Xlib's DisplayNameError, gi's errors, ...)
@@ -244,5 +255,8 @@ def run_tray(config: Config) -> int:
         lock.close()
     if app.failure is not None:
         print(f"photosift: {app.failure}; PYSTRAY_BACKEND=xorg uses the plain X11 tray", file=sys.stderr)
-        return 1
+        sys.stderr.flush()
+        # pystray leaves its setup thread waiting for a loop that never started; it would keep the
+        # interpreter from exiting. Everything of ours is closed by now.
+        os._exit(1)
     return 0

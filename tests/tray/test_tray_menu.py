@@ -1,11 +1,13 @@
 """The tray's real menu: pystray's gtk backend (a Gtk.StatusIcon) docked in trayer, its menu opened by a real
 right-click and driven by real key presses. It runs as `photosift tray` in its own process (pystray picks one
-backend per process, and this test process took xorg) inside a private D-Bus session, as a desktop has."""
+backend per process, and this test process took xorg) inside a private D-Bus session, as a desktop has; and
+without a session bus, the fall-back to the plain X11 backend."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 from pathlib import Path
 
@@ -49,3 +51,21 @@ def test_the_real_menu_pauses_indexing_and_quits(display: str, tray_host: None, 
         if tray.poll() is None:
             tray.terminate()
             tray.wait(30)
+
+
+def test_without_a_session_bus_the_tray_falls_back_to_plain_x11(display: str, tray_host: None, daemon: Engine,
+                                                               tray_window: TrayWindow) -> None:
+    bare = {k: v for k, v in os.environ.items()
+            if k not in ("PYSTRAY_BACKEND", "DBUS_SESSION_BUS_ADDRESS", "XDG_RUNTIME_DIR")}
+    tray = subprocess.Popen(photosift_cmd("tray"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=bare)
+    try:
+        wait_for(lambda: (tray_window.docked() and tray_window.title() == "photosift: 16 images indexed")
+                 or tray.poll() is not None, 60)
+        assert tray.poll() is None, tray.stderr.read()  # type: ignore[union-attr]
+    finally:
+        tray.send_signal(signal.SIGTERM)  # as a session's logout does
+        assert tray.wait(30) == 0
+    stderr = tray.stderr.read()  # type: ignore[union-attr]
+    assert "no D-Bus session bus: the tray icon uses pystray's xorg backend" in stderr
+    assert "clicking the icon opens the search window" in stderr
