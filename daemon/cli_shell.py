@@ -54,7 +54,9 @@ def cmd_service(args: argparse.Namespace, config: Config) -> int:
                 pid: int | None = int(client.status()["pid"])
         except DaemonNotRunning:
             pid = None
-        said = service.uninstall(Path.home(), manifest, pid)
+        from photosift.tray.instance import address_beside
+
+        said = service.uninstall(Path.home(), manifest, pid, address_beside(config.socket_path))
     print("\n".join(said) if said else f"nothing to do: already {args.action}ed")
     return 0
 

@@ -1,18 +1,26 @@
-# Shared by quickstart.sh and test.sh: create .venv and install photosift into it.
-# PHOTOSIFT_TORCH overrides the torch pin (e.g. a CUDA- or ROCm-specific build).
+# Shared by quickstart.sh, test.sh and install.sh: create a virtualenv and install photosift into it.
+# VENV is the virtualenv's folder (default .venv in the checkout); PHOTOSIFT_TORCH overrides the torch
+# pin (e.g. a CUDA- or ROCm-specific build).
 
 PYTHON="${PYTHON:-python3}"
 PHOTOSIFT_TORCH="${PHOTOSIFT_TORCH:-torch==2.14.1 torchvision==0.29.1}"
+VENV="${VENV:-.venv}"
 
+# The virtualenv with pip and torch, before photosift itself.
+make_venv() {
+    if [[ ! -x "$VENV/bin/python" ]]; then
+        "$PYTHON" -m venv "$VENV"
+    fi
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    # shellcheck disable=SC2086  # the pin is a list of requirements
+    "$VENV/bin/python" -m pip install --quiet $PHOTOSIFT_TORCH
+}
+
+# The checkout installed editable, with extras (e.g. "[test]"), for development and the tests.
 ensure_venv() {
     local extras="${1:-}"
-    if [[ ! -x .venv/bin/python ]]; then
-        "$PYTHON" -m venv .venv
-    fi
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    # shellcheck disable=SC2086  # the pin is a list of requirements
-    .venv/bin/python -m pip install --quiet $PHOTOSIFT_TORCH
-    .venv/bin/python -m pip install --quiet -e ".${extras}"
+    make_venv
+    "$VENV/bin/python" -m pip install --quiet -e ".${extras}"
 }
 
 # PyGObject, for the tray's menu on Linux (pystray's gtk and appindicator backends). Built from
@@ -28,7 +36,7 @@ ensure_tray_menu() {
         echo "note: no gobject-introspection development files; the tray icon will have no menu" >&2
         return 0
     fi
-    .venv/bin/python -c "import gi" 2>/dev/null && return 0
-    .venv/bin/python -m pip install --quiet "$spec" \
+    "$VENV/bin/python" -c "import gi" 2>/dev/null && return 0
+    "$VENV/bin/python" -m pip install --quiet "$spec" \
         || echo "note: PyGObject did not build; the tray icon will have no menu" >&2
 }

@@ -183,9 +183,14 @@ def stop_daemon(pid: int, timeout: float = 60.0) -> bool:
     return False
 
 
-def uninstall(home: Path, manifest_path: Path, running_pid: int | None) -> list[str]:
-    """Stop the daemon and remove the service files (the index and the config stay)."""
+def uninstall(home: Path, manifest_path: Path, running_pid: int | None, gui_socket: Path) -> list[str]:
+    """Stop the daemon and the tray (or an open search window), and remove the service files (the index and
+    the config stay)."""
+    from photosift.tray.instance import Request, send
+
     said: list[str] = []
+    if send(gui_socket, Request("quit")):
+        said.append("closed the tray app (or the open search window)")
     if sys.platform == "darwin":  # pragma: no cover - macOS only
         subprocess.run(["launchctl", "bootout", f"gui/{os.getuid()}/{AGENT}"], capture_output=True)
     elif user_systemd_running() and _systemctl("disable", "--now", UNIT).returncode == 0:

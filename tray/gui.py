@@ -54,11 +54,17 @@ class Gui:
 
     def listen(self, address: Path) -> bool:
         """Take requests from later `--gui` commands; False if another process already does."""
-        server = InstanceServer(address, lambda request: self.ui.post(self.show, request))
+        server = InstanceServer(address, lambda request: self.ui.post(self._requested, request))
         if not server.start():
             return False
         self.instance = server
         return True
+
+    def _requested(self, request: Request) -> None:
+        if request.mode == "quit":
+            self.root.quit()  # mainloop returns; its caller closes everything
+        else:
+            self.show(request)
 
     def show(self, request: Request | None = None) -> SearchWindow:
         """Open the search window (or raise the open one) and apply the request (none: just show it)."""

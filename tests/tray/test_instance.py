@@ -92,9 +92,12 @@ def test_without_a_window_the_command_opens_one_that_later_ones_reuse(display: s
                                 text=True, timeout=60)
         assert second.returncode == 0 and second.stderr == ""  # handed to the first window
         assert first.poll() is None  # which is still open
-    finally:
-        first.send_signal(signal.SIGTERM)  # as a session's logout does
+        assert send(address, Request("quit"))  # as `photosift service uninstall` asks
         first.wait(30)
+    finally:
+        if first.poll() is None:
+            first.send_signal(signal.SIGTERM)
+            first.wait(30)
     assert first.returncode == 0 and first.stderr.read() == ""  # type: ignore[union-attr]
     assert not address.exists()
 

@@ -1,0 +1,115 @@
+"""photosift as a user service: the generated unit, agent and desktop entries checked by the real validators,
+and install/install.sh → `photosift status` → install/uninstall.sh in a throwaway home."""
+
+from __future__ import annotations
+
+import os
+import plistlib
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from helpers import SHAPES_MODEL, wait_for, write_config
+
+from photosift.shell_ext import service
+
+ROOT = Path(__file__).parents[2]
+VENV_PHOTOSIFT = ["/opt/photo sift/venv/bin/photosift"]
+
+
+def test_systemd_accepts_the_unit(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed (Debian: systemd)")
+    photosift = shutil.which("photosift") or str(Path(sys.executable).with_name("photosift"))
+    unit = tmp_path / service.UNIT
+    unit.write_text(service.systemd_unit([photosift]).text)
+    done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    text = unit.read_text()
+    for line in ("Restart=on-failure", "RestartPreventExitStatus=2 3", "IOSchedulingClass=idle", "Nice=10",
+                 "CPUSchedulingPolicy=batch", "WantedBy=default.target", f"ExecStart={photosift} daemon"):
+        assert line in text.splitlines()
+
+
+def test_the_desktop_entries_validate(tmp_path: Path) -> None:
+    validate = shutil.which("desktop-file-validate")
+    if validate is None:
+        pytest.skip("desktop-file-validate is not installed (Debian: desktop-file-utils; install/test.sh installs it)")
+    tray, search = service.desktop_entries(VENV_PHOTOSIFT)
+    assert tray.path == Path(".config/autostart/photosift-tray.desktop")
+    for entry in (tray, search):
+        path = tmp_path / entry.path.name
+        path.write_text(entry.text)
+        done = subprocess.run([validate, str(path)], capture_output=True, text=True)
+        assert done.returncode == 0 and done.stdout == "", done.stdout
+    assert 'Exec="/opt/photo sift/venv/bin/photosift" tray\n' in tray.text
+    assert 'Exec="/opt/photo sift/venv/bin/photosift" search --gui\n' in search.text
+
+
+def test_the_launchd_agent_parses(tmp_path: Path) -> None:
+    agent = plistlib.loads(service.launchd_agent(VENV_PHOTOSIFT, Path("/Users/ana")).text.encode())
+    assert agent["Label"] == "org.photosift.daemon"
+    assert agent["ProgramArguments"] == [*VENV_PHOTOSIFT, "daemon"]
+    assert agent["KeepAlive"] == {"SuccessfulExit": False} and agent["ProcessType"] == "Background"
+    assert agent["LowPriorityIO"] is True and agent["StandardErrorPath"] == "/Users/ana/Library/Logs/photosift.log"
+
+
+def throwaway_home(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A home folder of a new user, and the environment of a login there (no desktop, no service manager here)."""
+    home = tmp_path / "home"
+    run = tmp_path / "run"
+    home.mkdir()
+    run.mkdir(mode=0o700)
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PHOTOSIFT_", "XDG_", "DISPLAY", "WAYLAND_", "VIRTUAL_ENV"))}
+    env.update(HOME=str(home), XDG_RUNTIME_DIR=str(run),
+               # the wheels are cached under the real home: reinstalling torch from there takes a minute
+               PIP_CACHE_DIR=os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")))
+    return home, env
+
+
+def test_install_sh_runs_the_daemon_and_uninstall_sh_leaves_only_the_index(
+    tmp_path: Path, make_shape: Callable[..., Path]
+) -> None:
+    home, env = throwaway_home(tmp_path)
+    photos = home / "Pictures"
+    for colour, shape in (("red", "circle"), ("blue", "star"), ("green", "square")):
+        make_shape(photos, colour, shape)
+    extra = home / "Scans"
+    make_shape(extra, "yellow", "triangle")
+    config = home / ".config/photosift/config.toml"
+    config.parent.mkdir(parents=True)
+    # the tiny model: real CLIP weights cannot be downloaded here
+    write_config(config, folders=[str(photos)], model=str(SHAPES_MODEL), debounce_seconds=0.3)
+    started = time.monotonic()
+    done = subprocess.run(["bash", str(ROOT / "install/install.sh"), "--folder", str(extra)], env=env,
+                          capture_output=True, text=True, timeout=1200, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    print(f"install.sh took {time.monotonic() - started:.0f} s")
+    photosift = str(home / ".local/share/photosift/venv/bin/photosift")
+    assert "keeping your config" in done.stdout and f'"{extra}"' in config.read_text()  # --folder was added
+
+    def status() -> str:
+        return subprocess.run([photosift, "status"], env=env, capture_output=True, text=True, timeout=60).stdout
+
+    wait_for(lambda: "indexed: 4" in status(), 120)
+    for installed in (".config/systemd/user/photosift.service", ".config/autostart/photosift-tray.desktop",
+                      ".local/share/applications/photosift-search.desktop"):
+        assert (home / installed).exists(), installed
+
+    removed = subprocess.run(["bash", str(ROOT / "install/uninstall.sh")], env=env, capture_output=True, text=True,
+                             timeout=300)
+    assert removed.returncode == 0, removed.stdout + removed.stderr
+    assert "stopped the daemon" in removed.stdout and "kept the index and your config" in removed.stdout
+    left = sorted(str(p.relative_to(home)) for p in home.rglob("*") if p.is_file())
+    assert ".config/photosift/config.toml" in left
+    # the photos, and what build tools keep in a home (~/.rustup, from a package built from source), are not ours
+    ours = [p for p in left if "photosift" in p and not p.startswith((".local/share/photosift/", ".cache/photosift/"))]
+    assert ours == [".config/photosift/config.toml"], ours  # nothing else of photosift's
+    assert any(p.startswith(".local/share/photosift/") for p in left)  # the index stays
+    assert not (home / ".local/share/photosift/venv").exists()
