@@ -49,14 +49,17 @@ def cmd_service(args: argparse.Namespace, config: Config) -> int:
     if args.action == "install":
         said = service.install(Path.home(), manifest, photosift_argv(), paths.cache_dir(), start=not args.no_start)
     else:
-        try:
-            with Client(config.socket_path, timeout=10) as client:
-                pid: int | None = int(client.status()["pid"])
-        except DaemonNotRunning:
-            pid = None
         from photosift.tray.instance import address_beside
 
-        said = service.uninstall(Path.home(), manifest, pid, address_beside(config.socket_path))
+        def daemon_pid() -> int | None:
+            try:
+                with Client(config.socket_path, timeout=10) as client:
+                    return int(client.status()["pid"])
+            except DaemonNotRunning:
+                return None
+
+        said = service.uninstall(Path.home(), manifest, daemon_pid(), lambda: daemon_pid() is not None,
+                                 address_beside(config.socket_path))
     print("\n".join(said) if said else f"nothing to do: already {args.action}ed")
     return 0
 

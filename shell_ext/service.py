@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .common import Generated, desktop_exec
@@ -167,23 +168,21 @@ def install(home: Path, manifest_path: Path, photosift: list[str], logs: Path, s
     return said
 
 
-def stop_daemon(pid: int, timeout: float = 60.0) -> bool:
-    """SIGTERM the daemon (it finishes its batch and closes the index) and wait for it to go."""
+def stop_daemon(pid: int, answering: Callable[[], bool], timeout: float = 60.0) -> bool:
+    """SIGTERM the daemon (it finishes its batch and closes the index) and wait until its API stops answering.
+    (Not `kill(pid, 0)` to see whether it lives: on Windows that call terminates the process.)"""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not answering():
             return True
-        with contextlib.suppress(ChildProcessError):
-            os.waitpid(pid, os.WNOHANG)  # reap it, where it is our child
         time.sleep(0.1)
     return False
 
 
-def uninstall(home: Path, manifest_path: Path, running_pid: int | None, gui_socket: Path) -> list[str]:
+def uninstall(home: Path, manifest_path: Path, running_pid: int | None, answering: Callable[[], bool],
+              gui_socket: Path) -> list[str]:
     """Stop the daemon and the tray (or an open search window), and remove the service files (the index and
     the config stay)."""
     from photosift.tray.instance import Request, send
@@ -197,7 +196,7 @@ def uninstall(home: Path, manifest_path: Path, running_pid: int | None, gui_sock
         said.append(f"stopped and disabled {UNIT}")
         running_pid = None
     if running_pid is not None:
-        stopped = stop_daemon(running_pid)
+        stopped = stop_daemon(running_pid, answering)
         said.append(f"stopped the daemon (pid {running_pid})" if stopped
                     else f"the daemon (pid {running_pid}) did not stop within a minute; stop it by hand")
     manifest = Manifest.load(manifest_path)

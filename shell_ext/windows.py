@@ -2,9 +2,9 @@
 
 The verb goes under `Software\\Classes\\SystemFileAssociations\\image\\shell`, which Explorer
 applies to every file whose perceived type is image. With several files selected
-Explorer runs the command once per file; each run hands its file to the one
-search window (photosift.tray.instance), so the window shows the last one.
-`MultiSelectModel=Player` asks Explorer to pass them together where it can.
+Explorer runs the command once per file (`MultiSelectModel=Player` lets it do so
+for any number), and without a single-window channel on Windows (see
+photosift.tray.instance) each opens its own window.
 """
 
 from __future__ import annotations
