@@ -42,7 +42,7 @@ Documentation=https://github.com/photosift/photosift
 Type=simple
 ExecStart={shlex.join([*photosift, "daemon"])}
 Restart=on-failure
-RestartSec=10
+RestartSec=30
 RestartPreventExitStatus={" ".join(map(str, NO_RESTART_CODES))}
 # indexing yields to everything the user does
 Nice=10
