@@ -3,6 +3,7 @@ and the shapes library served by a real engine that tags with the tiny model's o
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
@@ -46,28 +47,56 @@ def display() -> Iterator[str]:
         proc.wait(30)
 
 
-@pytest.fixture(scope="session")
-def tray_host(display: str) -> Iterator[None]:
-    """trayer, a real XEmbed system tray, on the display (install/test.sh installs it)."""
-    trayer = shutil.which("trayer")
-    if trayer is None:
-        pytest.skip("trayer is not installed (Debian: trayer; install/test.sh installs it)")
-    from Xlib import X
-    from Xlib.display import Display
+class Trayer:
+    """trayer, a real XEmbed system tray, on the display; started again if it died (it is an old GTK 2
+    program, and an icon vanishing abruptly can bring it down, as a desktop's tray host would restart)."""
 
-    proc = subprocess.Popen([trayer, "--edge", "top", "--align", "right", "--widthtype", "request", "--height", "32",
-                             "--transparent", "false", "--tint", "0x333333", "--SetDockType", "true"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    x = Display(display)
+    def __init__(self, executable: str, display: str) -> None:
+        from Xlib.display import Display
+
+        self.executable = executable
+        self.x = Display(display)
+        self.selection = self.x.intern_atom(f"_NET_SYSTEM_TRAY_S{self.x.get_default_screen()}")
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def owned(self) -> bool:
+        from Xlib import X
+
+        return self.x.get_selection_owner(self.selection) not in (X.NONE, None)
+
+    def ensure(self) -> None:
+        if self.proc is not None and self.proc.poll() is None and self.owned():
+            return
+        self.stop()
+        self.proc = subprocess.Popen([self.executable, "--edge", "top", "--align", "right", "--widthtype", "request",
+                                      "--height", "32", "--transparent", "false", "--tint", "0x333333",
+                                      "--SetDockType", "true"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: self.owned() or self.proc.poll() is not None, 30)  # type: ignore[union-attr]
+        assert self.proc.poll() is None, "trayer exited at start"
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+
+
+@pytest.fixture(scope="session")
+def trayer(display: str) -> Iterator[Trayer]:
+    executable = shutil.which("trayer")
+    if executable is None:
+        pytest.skip("trayer is not installed (Debian: trayer; install/test.sh installs it)")
+    host = Trayer(executable, display)
     try:
-        selection = x.intern_atom(f"_NET_SYSTEM_TRAY_S{x.get_default_screen()}")
-        wait_for(lambda: x.get_selection_owner(selection) not in (X.NONE, None) or proc.poll() is not None, 30)
-        assert proc.poll() is None, "trayer exited at start"
-        yield
+        yield host
     finally:
-        x.close()
-        proc.terminate()
-        proc.wait(30)
+        host.stop()
+        host.x.close()
+
+
+@pytest.fixture
+def tray_host(trayer: Trayer) -> None:
+    """A live system tray on the display for this test."""
+    trayer.ensure()
 
 
 def screenshot(display: str, name: str) -> Path:
@@ -78,6 +107,15 @@ def screenshot(display: str, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     ImageGrab.grab(xdisplay=display).save(path)
     return path
+
+
+@pytest.fixture(autouse=True)
+def tk_freed_on_the_main_thread() -> Iterator[None]:
+    """Collect each test's Tk objects here, on the thread that made them: left to the garbage collector,
+    they may be finalised on a worker thread, and Tcl aborts the process then ("async handler deleted by
+    the wrong thread")."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
