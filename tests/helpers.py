@@ -50,3 +50,13 @@ def wait_for(predicate: Callable[[], object], timeout: float = 30.0, interval: f
 def photosift_cmd(*args: str) -> list[str]:
     """The photosift CLI as a subprocess command line (the venv's interpreter)."""
     return [sys.executable, "-m", "photosift.daemon", *args]
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand (`clock.now += 10`)."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now

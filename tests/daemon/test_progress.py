@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from helpers import FakeClock
+
 from photosift.daemon.progress import Progress, duration
 
 
@@ -11,16 +13,8 @@ def status(done: int = 0, total: int = 0, **extra: object) -> dict:
     return {**base, **extra}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_states() -> None:
-    progress = Progress(Clock())
+    progress = Progress(FakeClock())
     assert progress.line(status()) == "idle · 12,034 indexed, 3 failed"
     assert progress.line(status(scans_pending=1)).startswith("scanning folders · ")
     assert progress.line(status(0, 40, paused=True)) == "paused: 40 waiting · 12,034 indexed, 3 failed"
@@ -28,7 +22,7 @@ def test_states() -> None:
 
 
 def test_bar_rate_and_time_left() -> None:
-    clock = Clock()
+    clock = FakeClock()
     progress = Progress(clock)
     first = progress.line(status(100, 1000))
     assert first.startswith("indexing 100 / 1,000 ") and " 10%" in first and "img/s" not in first

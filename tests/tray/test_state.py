@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers import FakeClock
+
 from photosift.daemon.progress import Progress
 from photosift.tray.state import Reader
 
@@ -14,16 +16,8 @@ def status(**changes: Any) -> dict[str, Any]:
     return {**base, **changes}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def test_indexing_shows_counts_then_time_left() -> None:
-    clock = Clock()
+    clock = FakeClock()
     reader = Reader(Progress(clock))
     first = reader.look(status(progress={"done": 1240, "total": 8000}))
     assert (first.state, first.title) == ("indexing", "photosift: indexing 1,240 / 8,000")
