@@ -1,1 +1,1 @@
-"""The system-tray app and its search window: clients of the daemon's API (in progress, issue 5)."""
+"""The system-tray app and its search window: clients of the daemon's API (see docs/desktop.md)."""
