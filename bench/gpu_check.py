@@ -35,14 +35,14 @@ from index_throughput import make_jpegs, naive_loop, vit_b32
 from shapes import CLASSES, draw_shape
 
 from photosift.daemon import paths
-from photosift.daemon.catalog import Catalog
 from photosift.daemon.config import DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS
 from photosift.daemon.decode import Limits, decode_file, normalise
-from photosift.daemon.ledger import Ledger
+from photosift.daemon.index.catalog import Catalog
+from photosift.daemon.index.ledger import Ledger
+from photosift.daemon.index.pipeline import Pipeline, Stages
+from photosift.daemon.index.scan import Rules
+from photosift.daemon.index.writer import Writer
 from photosift.daemon.model import load, resolve_device
-from photosift.daemon.pipeline import Pipeline, Stages
-from photosift.daemon.scan import Rules
-from photosift.daemon.writer import Writer
 
 FIXTURE = Path(__file__).parents[1] / "tests" / "fixtures" / "shapes-clip.pt"
 

@@ -35,8 +35,8 @@ from index_throughput import make_jpegs, vit_b32
 from search_recall import clustered
 
 from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.index.store import FileRecord, Store
 from photosift.daemon.model import model_id_for
-from photosift.daemon.store import FileRecord, Store
 
 QUERIES = [
     "a dog on the beach", "kids playing in the snow", "a birthday cake with candles", "sunset over the sea",

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from photosift.daemon import store as store_module
-from photosift.daemon.store import FileRecord, Store
+from photosift.daemon.index import store as store_module
+from photosift.daemon.index.store import FileRecord, Store
 
 
 def clustered(seed: int, n: int, dim: int, clusters: int, spread: float, intrinsic: int) -> np.ndarray:

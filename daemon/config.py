@@ -17,7 +17,7 @@ from typing import Any
 
 from . import paths
 from .errors import ConfigError
-from .vocabulary import TagSettings, parse_settings
+from .tags.vocabulary import TagSettings, parse_settings
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -14,27 +14,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import __version__, folders, paths, reconcile, vocabulary
+from . import __version__, folders, paths
 from .api.app import create_app
 from .api.server import ApiServer
-from .catalog import Catalog
 from .config import Config, decode_threads
-from .debounce import Debouncer
 from .decode import Limits
 from .errors import ConfigError, RequestError
-from .ledger import Ledger
+from .index import reconcile
+from .index.catalog import Catalog
+from .index.debounce import Debouncer
+from .index.ledger import Ledger
+from .index.messages import Remove, Retag
+from .index.pipeline import Pipeline, Stages
+from .index.scan import Rules, is_empty, root_state
+from .index.store import Store
+from .index.watcher import Watcher
+from .index.writer import Writer
 from .lock import DataDirLock
-from .messages import Remove, Retag
 from .model import ClipModel, load
-from .pipeline import Pipeline, Stages
-from .scan import Rules, is_empty, root_state
 from .searcher import Searcher
-from .store import Store
-from .tagger import Tagger
-from .tagging import Tagging
-from .tagindex import TagIndex
-from .watcher import Watcher
-from .writer import Writer
+from .tags import vocabulary
+from .tags.rule import Tagger
+from .tags.sync import Tagging
+from .tags.table import TagIndex
 
 log = logging.getLogger(__name__)
 

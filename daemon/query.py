@@ -10,8 +10,8 @@ import numpy as np
 
 from .decode import Limits, open_image, to_pixels
 from .errors import DecodeError
+from .index.store import Hit, Store
 from .model import ClipModel
-from .store import Hit, Store
 
 URL_TIMEOUT = 20.0
 MAX_URL_BYTES = 64 << 20

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from .catalog import Catalog
 from .decode import FileStat, Limits, decode_file
 from .errors import DecodeError, RequestError
+from .index.catalog import Catalog
+from .index.store import Hit, Store, record_id
 from .model import ClipModel
 from .query import Label, classify, image_pixels
-from .store import Hit, Store, record_id
-from .tagging import Tagging
+from .tags.sync import Tagging
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,6 @@
 
 import sys
 
-from photosift.daemon.cli import main
+from photosift.daemon.cli.main import main
 
 sys.exit(main(["tray", *sys.argv[1:]]))

@@ -15,8 +15,8 @@ from starlette.exceptions import HTTPException
 from .. import __version__
 from ..errors import RequestError
 from ..folders import Change
+from ..index.store import Hit as StoreHit
 from ..searcher import Filters, Searcher, Term
-from ..store import Hit as StoreHit
 from .schemas import (
     ClassifyRequest,
     ErrorResponse,

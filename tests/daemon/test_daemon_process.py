@@ -12,9 +12,9 @@ import pytest
 from helpers import photosift_cmd, wait_for, write_config
 
 from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.index.store import Store
 from photosift.daemon.model import load
 from photosift.daemon.query import search
-from photosift.daemon.store import Store
 
 
 def read_status(env: dict[str, Path]) -> dict | None:

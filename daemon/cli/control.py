@@ -1,0 +1,192 @@
+"""CLI commands that watch and steer the running daemon: status, errors, pause, resume, rescan, folders.
+
+All of them ask the daemon, except `folders` while no daemon runs: the folder
+list lives in the config file, so it is edited there and the daemon picks it
+up when it starts (see docs/configuration.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+from .. import folders, paths
+from ..client import Client, DaemonNotRunning
+from ..config import Config
+from ..progress import Progress, duration
+from .queries import print_json
+
+WATCH_SECONDS = 0.5
+
+
+def print_status(status: dict[str, Any]) -> None:
+    print(f"daemon:  running (pid {status['pid']}, up {duration(status['uptime'])})"
+          + ("  PAUSED" if status["paused"] else ""))
+    print(f"model:   {status['model']} on {status['device']}")
+    print(f"indexed: {status['indexed']}")
+    done, total = status["progress"]["done"], status["progress"]["total"]
+    print(f"queued:  {status['queued']}" + (f"  ({done} of {total} done)" if total else ""))
+    print(f"failed:  {status['failed']}" + ("  (`photosift errors` lists them)" if status["failed"] else ""))
+    for root in status["roots"]:
+        state = root["state"]
+        marks = "" if state == "online" else f"  OFFLINE ({state})"
+        marks += "  scanning" if root["scanning"] else ""
+        marks += "" if root["watched"] or state != "online" else "  (not watched: rescanned periodically)"
+        print(f"folder:  {root['path']} ({root['indexed']} indexed){marks}")
+
+
+def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    with Client(config.socket_path) as client:
+        if args.watch:
+            return _watch(client, args.json)
+        status = client.status()
+    print_json(status) if args.json else print_status(status)
+    return 0
+
+
+def _watch(client: Client, as_json: bool) -> int:
+    """Poll the daemon and redraw one progress line (or print one JSON object per line) until Ctrl+C."""
+    status = client.status()  # a daemon that is not running fails here, before anything is drawn
+    progress, shown, live = Progress(), "", sys.stderr.isatty()
+    try:
+        while True:
+            if as_json:
+                sys.stdout.write(json.dumps(status) + "\n")
+                sys.stdout.flush()
+            else:
+                line = progress.line(status)
+                if live:  # redraw in place; \x1b[K clears what a longer previous line left
+                    sys.stderr.write(f"\r{line}\x1b[K")
+                    sys.stderr.flush()
+                elif line != shown:  # piped into a file: one line per change
+                    print(line, flush=True)
+                shown = line
+            time.sleep(WATCH_SECONDS)  # a polling interval, not synchronisation
+            status = client.status()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if live and not as_json:
+            sys.stderr.write("\n")
+
+
+def cmd_errors(args: argparse.Namespace, config: Config) -> int:
+    with Client(config.socket_path) as client:
+        failures = client.errors()
+    if args.json:
+        print_json(failures)
+    elif not failures:
+        print("no failed files")
+    for failure in [] if args.json else failures:
+        print(f"{failure['path']}: {failure['reason']}")
+    return 0
+
+
+def cmd_pause(args: argparse.Namespace, config: Config) -> int:
+    with Client(config.socket_path) as client:
+        answer = client.pause()
+    print_json(answer) if args.json else print("indexing paused (queries still work); `photosift resume` resumes")
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace, config: Config) -> int:
+    with Client(config.socket_path) as client:
+        answer = client.resume()
+    print_json(answer) if args.json else print("indexing resumed")
+    return 0
+
+
+def cmd_rescan(args: argparse.Namespace, config: Config) -> int:
+    with Client(config.socket_path) as client:
+        answer = client.rescan(os.path.abspath(args.path) if args.path else None)
+    print_json(answer) if args.json else print("rescanning " + ", ".join(answer["scanning"]))
+    return 0
+
+
+def cmd_folders(args: argparse.Namespace, config: Config) -> int:
+    if args.action != "list":
+        args.path = folders.normalise(args.path)  # relative to where the user is, not the daemon
+    try:
+        with Client(config.socket_path) as client:
+            return _folders(args, client)
+    except DaemonNotRunning:
+        return _folders_offline(args, config)
+
+
+def _folders(args: argparse.Namespace, client: Client) -> int:
+    if args.action == "list":
+        listing = client.folders()
+        if args.json:
+            print_json(listing)
+        for root in [] if args.json else listing:
+            state = "" if root["state"] == "online" else f"  OFFLINE ({root['state']})"
+            print(f"{root['path']}  ({root['indexed']} indexed){state}")
+        return 0
+    change = client.add_folder(args.path) if args.action == "add" else client.remove_folder(args.path)
+    _print_change(change, args.json, "the daemon is indexing it now" if args.action == "add"
+                  else "its images are leaving the index")
+    return 0
+
+
+def _folders_offline(args: argparse.Namespace, config: Config) -> int:
+    current = tuple(folders.normalise(str(f)) for f in config.folders)
+    if args.action == "list":
+        if args.json:
+            print_json([{"path": f} for f in current])
+        for folder in [] if args.json else current:
+            print(folder)
+        return 0
+    change = (folders.plan_add if args.action == "add" else folders.plan_remove)(current, args.path)
+    folders.save(paths.config_file(), change)
+    _print_change(change, args.json, "saved in the config; the daemon is not running, and will "
+                  + ("index it" if args.action == "add" else "forget its images") + " when it starts")
+    return 0
+
+
+def _print_change(change: dict[str, Any] | folders.Change, as_json: bool, note: str) -> None:
+    if isinstance(change, folders.Change):
+        change = {"folders": list(change.folders), "added": list(change.added), "removed": list(change.removed)}
+    if as_json:
+        print_json(change)
+        return
+    for folder in change["added"]:
+        print(f"watching {folder}")
+    for folder in change["removed"]:
+        print(f"no longer watching {folder}" + (" on its own (the new folder contains it)" if change["added"] else ""))
+    print(f"({note})")
+
+
+def add_parsers(sub: Any) -> None:
+    """Register these subcommands on the main parser."""
+    p = sub.add_parser("status", help="counts: indexed, queued, failed; folders and their state")
+    p.add_argument("--watch", action="store_true", help="a live progress bar until Ctrl+C (with --json: JSON lines)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("errors", help="files that could not be indexed, with reasons")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_errors)
+
+    for name, func, text in (("pause", cmd_pause, "pause indexing"), ("resume", cmd_resume, "resume indexing")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--json", action="store_true")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("rescan", help="reconcile every folder now, or one folder")
+    p.add_argument("path", nargs="?", metavar="FOLDER")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_rescan)
+
+    p = sub.add_parser("folders", help="list, add or remove watched folders")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    for action, text in (("list", "the watched folders"), ("add", "watch a folder"),
+                         ("remove", "stop watching a folder and forget its images")):
+        a = actions.add_parser(action, help=text)
+        if action != "list":
+            a.add_argument("path", metavar="FOLDER")
+        a.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_folders)

@@ -1,0 +1,149 @@
+"""CLI queries answered by the running daemon: search, similar, classify (and their --gui forms).
+
+Each is a small function over the client; `cli.main` turns a missing daemon into
+one line and exit code 3. Nothing here imports torch or Chroma, so these
+commands start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from ..client import Client
+from ..config import Config
+
+
+def print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+
+
+def print_hits(hits: list[dict[str, Any]], as_json: bool) -> None:
+    """Ranked results as a numbered list (or JSON)."""
+    if as_json:
+        print_json(hits)
+        return
+    if not hits:
+        print("no results")
+    for rank, hit in enumerate(hits, 1):
+        print(f"{rank:3d}. {hit['score']:6.3f}  {hit['path']}")
+
+
+def print_labels(labels: list[dict[str, Any]], as_json: bool) -> None:
+    """Classification probabilities as a table with bars (or JSON)."""
+    if as_json:
+        print_json(labels)
+        return
+    width = max(len(lab["label"]) for lab in labels)
+    best = max(labels, key=lambda lab: lab["probability"])
+    print(f"{'label':<{width}}  probability")
+    print(f"{'-' * width}  {'-' * 31}")
+    for lab in labels:
+        bar = "█" * round(lab["probability"] * 20)
+        mark = "  ◀" if lab is best else ""
+        print(f"{lab['label']:<{width}}  {lab['probability']:7.2%} {bar}{mark}")
+
+
+def search_terms(args: argparse.Namespace) -> list[Any]:
+    """The API query from the command line: the words as one prompt, `--not` prompts subtracted,
+    `--image` files mixed in."""
+    terms: list[Any] = []
+    if args.text:
+        terms.append(" ".join(args.text))
+    terms += [{"text": t, "weight": -1.0} for t in args.exclude]
+    terms += [{"image": os.path.abspath(p)} for p in args.image]
+    return terms
+
+
+def filters(args: argparse.Namespace) -> dict[str, Any]:
+    """--folder, --after, --before and --tag as the client's filter arguments."""
+    return {"folder": os.path.abspath(args.folder) if args.folder else None, "taken_after": args.after,
+            "taken_before": args.before, "tags": args.tag or None}
+
+
+def in_window(args: argparse.Namespace, config: Config, mode: str, text: str = "", files: tuple[str, ...] = ()) -> int:
+    """Show the query in the search window (the open one, else a new one, until it is closed)."""
+    if any(filters(args).values()) or getattr(args, "exclude", None) or getattr(args, "image", None):
+        print("with --gui, give only the words or files; set filters in the window", file=sys.stderr)
+        return 2
+    from photosift.tray.instance import Request, address_beside, send
+
+    request = Request(mode, text, files)
+    if send(address_beside(config.socket_path), request):
+        return 0  # the open window shows it
+    from photosift.tray.gui import run_window  # Tk and the window code only when a window must open
+
+    return run_window(config, request)
+
+
+def cmd_search(args: argparse.Namespace, config: Config) -> int:
+    if args.gui:
+        return in_window(args, config, "search", " ".join(args.text))
+    terms = search_terms(args)
+    if not terms:
+        print("give some text to search for (or --image FILE)", file=sys.stderr)
+        return 2
+    with Client(config.socket_path) as client:
+        hits = client.search(terms, args.k, **filters(args))
+    print_hits(hits, args.json)
+    return 0
+
+
+def cmd_similar(args: argparse.Namespace, config: Config) -> int:
+    files = [os.path.abspath(p) for p in args.files]
+    if args.gui:
+        return in_window(args, config, "similar", files=tuple(files))
+    with Client(config.socket_path) as client:
+        hits = client.similar(files, args.k, **filters(args))
+    print_hits(hits, args.json)
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace, config: Config) -> int:
+    is_url = args.image.startswith(("http://", "https://"))
+    with Client(config.socket_path) as client:
+        source = {"url": args.image} if is_url else {"path": os.path.abspath(args.image)}
+        labels = client.classify(args.labels, **source)
+    print_labels(labels, args.json)
+    return 0
+
+
+def add_filter_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--folder", help="only images inside this folder")
+    p.add_argument("--after", metavar="DATE", help="only images taken after DATE (e.g. 2024-06-01)")
+    p.add_argument("--before", metavar="DATE", help="only images taken before DATE")
+    p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only images with this tag (repeatable)")
+
+
+def add_parsers(sub: Any) -> None:
+    """Register these subcommands on the main parser."""
+    p = sub.add_parser("search", help="find images by a text description")
+    p.add_argument("text", nargs="*", help="what to look for (the words form one description)")
+    p.add_argument("--not", dest="exclude", action="append", default=[], metavar="TEXT",
+                   help="push results away from this description (repeatable)")
+    p.add_argument("--image", action="append", default=[], metavar="FILE",
+                   help="mix an image into the query (repeatable)")
+    add_filter_options(p)
+    p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--gui", action="store_true", help="show the results in the search window (the words are optional)")
+    p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("similar", help="images similar to one or more images")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_filter_options(p)
+    p.add_argument("-k", type=int, default=20, help="how many results (default 20)")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--gui", action="store_true",
+                   help="show the results in the search window (reusing the open one)")
+    p.set_defaults(func=cmd_similar)
+
+    p = sub.add_parser("classify", help="zero-shot probabilities of labels for one image (path or URL)")
+    p.add_argument("image", help="an image path or an http(s) URL")
+    p.add_argument("--labels", nargs="+", required=True, metavar="LABEL")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_classify)

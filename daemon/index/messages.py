@@ -1,0 +1,67 @@
+"""The typed, immutable messages that travel between pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..decode import Decoded, FileStat
+from .store import FileRecord
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """A batch of decoded images and their embeddings, ready to store."""
+
+    items: tuple[tuple[Decoded, str], ...]  # (decoded image, its root)
+    embeddings: np.ndarray
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """A file whose bytes are already embedded elsewhere (a copy or a move): no encoding needed."""
+
+    record: FileRecord
+    embedding: np.ndarray
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A file that could not be decoded, with the reason to show the user."""
+
+    path: str
+    stat: FileStat
+    reason: str
+
+
+@dataclass(frozen=True)
+class Remove:
+    """Paths (files, or every file under folders) that are gone from disk."""
+
+    paths: tuple[str, ...]
+    folders: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Move:
+    """A file or folder renamed from `src` to `dest`: the index follows without re-encoding."""
+
+    src: str
+    dest: str
+    is_dir: bool
+
+
+@dataclass(frozen=True)
+class Done:
+    """A submitted path that needed no write (unchanged, vanished or superseded)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Retag:
+    """Re-tag every indexed file from its stored embedding (the tagging setup changed)."""
+
+
+WriterOp = Encoded | Reuse | Failed | Remove | Move | Done | Retag

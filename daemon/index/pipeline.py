@@ -1,0 +1,338 @@
+"""The indexing pipeline, top to bottom.
+
+    path ─▶ examine (N threads) ─▶ encode (1 thread, batches) ─▶ write (1 thread) ─▶ store
+
+`Stages` holds each stage as a plain method over typed messages, so tests can
+run them inline; `Pipeline` runs them on threads joined by bounded queues.
+Every submitted path is accounted for until the writer has applied its
+outcome, which is what `wait_idle` waits on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..decode import Decoded, FileStat, Limits, content_hash, decode_file
+from ..errors import DecodeError, FileChanged
+from ..model import ClipModel
+from .catalog import Catalog
+from .ledger import Ledger
+from .messages import Done, Encoded, Failed, Reuse, WriterOp
+from .scan import Rules
+from .store import Store
+from .writer import Writer
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+
+
+@dataclass
+class Stages:
+    """The per-item work of each stage, free of threads and queues."""
+
+    model: ClipModel
+    store: Store
+    catalog: Catalog
+    ledger: Ledger
+    rules: Rules
+    limits: Limits
+    resubmit: Callable[[str], None]
+
+    def examine(self, path: str) -> Decoded | WriterOp:
+        """Decide what a path needs: nothing, a copy of a known embedding, a failure record, or encoding."""
+        try:
+            stat = FileStat.of(path)
+        except OSError:
+            return Done(path)  # vanished: its delete event (or the next scan) removes it
+        root = self.rules.root_of(path)
+        if root is None:
+            return Done(path)  # its folder stopped being watched while it waited
+        if self.catalog.unchanged(path, stat) or self.ledger.failed_unchanged(path, stat):
+            return Done(path)
+        try:
+            digest = content_hash(path)
+            reused = self._reuse(path, stat, digest, root)
+            if reused is not None:
+                return reused
+            return decode_file(path, self.model.input_resolution, self.limits, digest)
+        except FileNotFoundError:
+            return Done(path)  # deleted while we looked at it
+        except FileChanged:
+            self.resubmit(path)  # it is being written: look again once it settles
+            return Done(path)
+        except DecodeError as exc:
+            return Failed(path, stat, exc.reason)
+        except OSError as exc:
+            return Failed(path, stat, f"cannot read: {exc}")
+
+    def _reuse(self, path: str, stat: FileStat, digest: str, root: str) -> Reuse | Done | None:
+        # the path itself counts as a source: a file touched but not changed keeps its embedding,
+        # and so does one whose move the writer applied while we were hashing it
+        for source in self.catalog.same_content(digest):
+            record = self.catalog.get(source)
+            if source == path and self.catalog.unchanged(path, stat):
+                return Done(path)
+            stored = self.store.embeddings([source]).get(source)
+            if record is None or stored is None:
+                continue
+            new = dataclasses.replace(record, path=path, root=root, size=stat.size, mtime_ns=stat.mtime_ns)
+            return Reuse(new, stored)
+        return None
+
+    def encode(self, batch: list[Decoded]) -> Encoded:
+        embeddings = self.model.encode_images(np.stack([d.pixels for d in batch]), background=True)
+        return Encoded(tuple((d, self.rules.root_of(d.path) or "") for d in batch), embeddings)
+
+
+class Pipeline:
+    """Runs the stages on threads: `submit` paths, `send` removals and moves, `wait_idle` for the result.
+
+    With `exclusive_encode` (the encoder runs on the CPU), decoding and writing
+    pause while a batch is encoded: they would share the same cores, and the
+    encoder's OpenMP threads lose far more to a preempted thread than the others
+    gain. Phases of all-cores decoding and all-cores encoding are faster.
+    On a GPU everything runs at once.
+    """
+
+    def __init__(
+        self, stages: Stages, writer: Writer, batch_size: int, workers: int, exclusive_encode: bool = False
+    ) -> None:
+        self.stages = stages
+        self.writer = writer
+        self.batch_size = batch_size
+        self.exclusive_encode = exclusive_encode
+        self._decode_gate = threading.Event()
+        self._decode_gate.set()
+        self._resumed = threading.Event()  # cleared while the user has paused indexing
+        self._resumed.set()
+        self._decoding = 0  # paths a worker holds and has not passed on yet
+        self._waiting: set[str] = set()  # paths in the queue, not yet taken by a worker
+        self._paths: queue.Queue[object] = queue.Queue(maxsize=max(64, 4 * batch_size))
+        self._decoded: queue.Queue[object] = queue.Queue(maxsize=2 * batch_size)
+        self._ops: queue.Queue[object] = queue.Queue(maxsize=64)
+        self._stopping = threading.Event()
+        self._stopped = False
+        self._pending = 0
+        self.completed = 0  # units of work finished since start: drives progress bars
+        self._burst_start = 0  # `completed` when the queue last ran empty
+        self._idle = threading.Condition()
+        self.indexed_since_start = 0
+        self._workers = [
+            threading.Thread(target=self._examine_loop, name=f"photosift-decode-{i}", daemon=True)
+            for i in range(workers)
+        ]
+        self._encoder = threading.Thread(target=self._encode_loop, name="photosift-encode", daemon=True)
+        self._writer = threading.Thread(target=self._write_loop, name="photosift-write", daemon=True)
+
+    # -- feeding ---------------------------------------------------------------------------------
+
+    def submit(self, path: str) -> bool:
+        """Queue a path for examination; blocks while the pipeline is full. False once stopping.
+
+        A path already waiting in the queue is not queued again: the waiting one will see
+        the file as it is when it is examined.
+        """
+        with self._idle:
+            if path in self._waiting:
+                return True
+            self._waiting.add(path)
+            self._pending += 1
+        while not self._stopping.is_set():
+            try:
+                self._paths.put(path, timeout=0.2)
+                return True
+            except queue.Full:
+                continue
+        self._complete(1)
+        return False
+
+    def send(self, op: WriterOp) -> bool:
+        """Hand a removal or move straight to the writer, in order with everything before it.
+
+        False once stopping: the change is then found by the next start-up reconcile.
+        """
+        if self._stopping.is_set():
+            return False
+        with self._idle:
+            self._pending += 1
+        self._ops.put(op)
+        return True
+
+    def pause(self) -> None:
+        """Stop examining new paths (queries still work; queued work waits)."""
+        self._resumed.clear()
+
+    def resume(self) -> None:
+        self._resumed.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._resumed.is_set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    @property
+    def pending(self) -> int:
+        with self._idle:
+            return self._pending
+
+    def progress(self) -> tuple[int, int]:
+        """(done, total) of the current burst of work: what finished since the queue was last
+        empty, and that plus what is still queued. (0, 0) when idle."""
+        with self._idle:
+            done = self.completed - self._burst_start
+            return done, done + self._pending
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until every submitted path and sent op has been applied."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0 or self._stopped, timeout)
+
+    def _complete(self, n: int) -> None:
+        with self._idle:
+            self._pending -= n
+            self.completed += n
+            if self._pending <= 0:
+                self._pending = 0
+                self._burst_start = self.completed
+                self._idle.notify_all()
+
+    # -- threads ---------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        for t in (*self._workers, self._encoder, self._writer):
+            t.start()
+
+    def stop(self) -> None:
+        """Stop taking work, finish the batch in hand, apply what is already encoded, then return.
+
+        Paths still queued are dropped: they are found again by the next start-up reconcile.
+        """
+        self._stopping.set()
+        self._resumed.set()  # paused workers must see the stop
+        for _ in self._workers:
+            self._put_control(self._paths)
+        for t in self._workers:
+            t.join()
+        self._decoded.put(_STOP)
+        self._encoder.join()
+        self._writer.join()
+        with self._idle:  # anything sent after the writer's last op will never be applied
+            self._stopped = True
+            self._idle.notify_all()
+
+    def _put_control(self, q: queue.Queue[object]) -> None:
+        while True:
+            try:
+                q.put(_STOP, timeout=0.1)
+                return
+            except queue.Full:
+                try:  # drop a queued path to make room: it is re-found at the next start
+                    if q.get_nowait() is not _STOP:
+                        self._complete(1)
+                except queue.Empty:
+                    pass
+
+    def _examine_loop(self) -> None:
+        while True:
+            path = self._paths.get()
+            if path is _STOP:
+                return
+            if self._stopping.is_set():
+                self._complete(1)
+                continue
+            assert isinstance(path, str)
+            with self._idle:
+                self._waiting.discard(path)
+                self._decoding += 1
+            self._resumed.wait()
+            self._decode_gate.wait()
+            try:
+                result = self.stages.examine(path)
+            except Exception as exc:  # a bug on one file must not stop indexing
+                log.exception("unexpected error examining %s", path)
+                result = Failed(path, FileStat(-1, -1), f"internal error: {exc!r}")
+            if isinstance(result, Decoded):
+                self._decoded.put(result)
+            else:
+                self._ops.put(result)
+            with self._idle:
+                self._decoding -= 1
+
+    def _nothing_coming(self) -> bool:
+        """No decoded image is on its way: encode what we have instead of waiting for a full batch."""
+        with self._idle:
+            decoding = self._decoding
+        return decoding == 0 and self._paths.empty() and self._decoded.empty()
+
+    def _next_batch(self) -> tuple[list[Decoded], bool]:
+        batch: list[Decoded] = []
+        first = self._decoded.get()
+        if first is _STOP:
+            return batch, True
+        assert isinstance(first, Decoded)
+        batch.append(first)
+        while len(batch) < self.batch_size:
+            try:
+                item = self._decoded.get(timeout=0.01)
+            except queue.Empty:
+                if self._nothing_coming():
+                    break
+                continue
+            if item is _STOP:
+                return batch, True
+            assert isinstance(item, Decoded)
+            batch.append(item)
+        return batch, False
+
+    def _encode_loop(self) -> None:
+        while True:
+            batch, stop = self._next_batch()
+            if batch:
+                if self.exclusive_encode:
+                    self._decode_gate.clear()
+                try:
+                    results: list[WriterOp] = [self.stages.encode(batch)]
+                except Exception as exc:
+                    log.exception("encoding a batch of %d failed", len(batch))
+                    results = [Failed(d.path, d.stat, f"encoder error: {exc!r}") for d in batch]
+                finally:
+                    self._decode_gate.set()
+                for op in results:
+                    self._ops.put(op)
+            if stop:
+                self._ops.put(_STOP)
+                return
+
+    def _write_loop(self) -> None:
+        while True:
+            op = self._ops.get()
+            if op is _STOP:
+                return
+            assert not isinstance(op, (str, Decoded))
+            # writing (Chroma's index updates) would contend with the encoder like decoding does
+            self._decode_gate.wait()
+            try:
+                self.writer.apply(op)  # type: ignore[arg-type]
+                if isinstance(op, Encoded):
+                    self.indexed_since_start += len(op.items)
+            except Exception:
+                # e.g. a full disk: the store is unchanged for these files, and the next
+                # reconcile finds them again; the daemon keeps running
+                log.exception("writing %s failed", type(op).__name__)
+            self._complete(_weight(op))  # type: ignore[arg-type]
+
+
+def _weight(op: WriterOp) -> int:
+    """How many units of pending work an op completes: one per path, one per sent op."""
+    return len(op.items) if isinstance(op, Encoded) else 1

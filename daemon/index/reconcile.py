@@ -1,0 +1,72 @@
+"""Start-up and periodic reconcile: make the index of one root match its disk.
+
+Only what is new or changed (by size and mtime_ns) is submitted; what is gone
+is removed only after everything new has gone through the pipeline, so a file
+that moved while the daemon was down is matched by its content hash and keeps
+its embedding. An offline root (missing, or empty where the index has files:
+an unmounted drive) is left alone.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ..decode import FileStat
+from .catalog import Catalog
+from .ledger import Ledger
+from .messages import Remove
+from .pipeline import Pipeline
+from .scan import Rules, is_empty, root_state, walk
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a reconcile of one folder will do."""
+
+    submit: tuple[str, ...]
+    gone: tuple[str, ...]
+    offline: str | None  # why the root is offline, or None
+
+
+def plan(folder: str, root: str, rules: Rules, catalog: Catalog, ledger: Ledger) -> Plan:
+    """Compare `folder` (a root or a folder inside one) on disk with the index."""
+    state = root_state(root)
+    indexed = catalog.under(folder)
+    if state != "online":
+        return Plan((), (), state)
+    if folder == root and indexed and is_empty(root):
+        return Plan((), (), "empty (looks unmounted)")
+    disk: dict[str, FileStat] = dict(walk(folder, rules))
+    submit = tuple(
+        sorted(p for p, st in disk.items() if not catalog.unchanged(p, st) and not ledger.failed_unchanged(p, st))
+    )
+    prefix = folder.rstrip(os.sep) + os.sep
+    failed = [f.path for f in ledger.all() if f.path.startswith(prefix)]
+    gone = tuple(sorted((set(indexed) | set(failed)) - disk.keys()))
+    return Plan(submit, gone, None)
+
+
+def apply(
+    p: Plan,
+    pipeline: Pipeline,
+    progress: Callable[[int], None] | None = None,
+) -> bool:
+    """Submit new and changed files, wait for them, then remove what is still gone. False if stopped."""
+    for path in p.submit:
+        if not pipeline.submit(path):
+            return False
+        if progress is not None:
+            progress(1)
+    pipeline.wait_idle()
+    if pipeline.stopping:
+        return False
+    # files may have reappeared meanwhile (and been indexed by live events): only drop the truly gone
+    gone = tuple(path for path in p.gone if not os.path.lexists(path))
+    if gone and pipeline.send(Remove(gone)):
+        pipeline.wait_idle()
+    return not pipeline.stopping

@@ -1,0 +1,145 @@
+"""The single store writer: every change to the index goes through `Writer.apply`.
+
+One thread owns writes, so the store, the catalog mirror and the failure
+ledger always change together and in order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Callable
+
+import numpy as np
+
+from ..decode import FileStat
+from ..tags.sync import Tagging
+from .catalog import Catalog
+from .ledger import Ledger
+from .messages import Done, Encoded, Failed, Move, Remove, Retag, Reuse, WriterOp
+from .scan import Rules
+from .store import FileRecord, Store
+
+log = logging.getLogger(__name__)
+
+
+class Writer:
+    """Applies pipeline results to the store, the catalog and the ledger."""
+
+    def __init__(
+        self, store: Store, catalog: Catalog, ledger: Ledger, rules: Rules, resubmit: Callable[[str], None],
+        tagging: Tagging | None = None,
+    ) -> None:
+        self.tagging = tagging
+        self.store = store
+        self.catalog = catalog
+        self.ledger = ledger
+        self.rules = rules
+        self._resubmit = resubmit
+
+    def apply(self, op: WriterOp) -> None:
+        """Apply one op to the store, the catalog and the ledger."""
+        if isinstance(op, Encoded):
+            records = [
+                FileRecord(
+                    path=d.path,
+                    root=root,
+                    size=d.stat.size,
+                    mtime_ns=d.stat.mtime_ns,
+                    content_hash=d.content_hash,
+                    width=d.width,
+                    height=d.height,
+                    taken_at=d.taken_at,
+                    model=self.store.model_id,
+                )
+                for d, root in op.items
+            ]
+            self._write(records, op.embeddings)
+            log.debug("indexed %s", ", ".join(r.path for r in records))
+        elif isinstance(op, Reuse):
+            self._write([op.record], op.embedding[None, :])
+        elif isinstance(op, Failed):
+            log.warning("cannot index %s: %s", op.path, op.reason)
+            self.ledger.record(op.path, op.stat, op.reason)
+        elif isinstance(op, Remove):
+            self.remove(list(op.paths), op.folders)
+        elif isinstance(op, Move):
+            self.move(op.src, op.dest, op.is_dir)
+        elif isinstance(op, Retag):
+            if self.tagging is not None:
+                self.tagging.retag_all(self.store, self.catalog.paths())
+        elif not isinstance(op, Done):
+            raise TypeError(f"unknown writer op {op!r}")
+
+    def _write(self, records: list[FileRecord], embeddings: np.ndarray) -> None:
+        keep = [i for i, r in enumerate(records) if self.rules.root_of(r.path) is not None]
+        if len(keep) < len(records):  # their folder stopped being watched while they were encoded
+            records, embeddings = [records[i] for i in keep], embeddings[keep]
+            if not records:
+                return
+        self.store.upsert(records, embeddings)
+        self.catalog.put(records)
+        self.ledger.clear([r.path for r in records])
+        if self.tagging is not None:
+            self.tagging.apply([r.path for r in records], embeddings)
+
+    def remove(self, paths: list[str], folders: tuple[str, ...] = ()) -> None:
+        """Forget files (and every file under `folders`) that are gone from disk."""
+        doomed = set(paths)
+        for folder in folders:
+            doomed.update(self.catalog.under(folder))
+        indexed = [p for p in doomed if self.catalog.get(p) is not None]  # the rest may be failures
+        if indexed:
+            self._forget(indexed)
+            log.info("removed %d file(s) from the index", len(indexed))
+        self.ledger.clear([f.path for f in self.ledger.all() if f.path in doomed or _inside(f.path, folders)])
+
+    def _forget(self, paths: list[str]) -> None:
+        self.store.delete(paths)
+        self.catalog.remove(paths)
+        if self.tagging is not None:
+            self.tagging.remove(paths)
+
+    def move(self, src: str, dest: str, is_dir: bool) -> None:
+        """Re-point records from src to dest, keeping their embeddings."""
+        pairs = (
+            [(p, dest + p[len(src) :]) for p in self.catalog.under(src)] if is_dir else [(src, dest)]
+        )
+        known = [(s, d) for s, d in pairs if self.catalog.get(s) is not None]
+        if not is_dir and not known:
+            self._resubmit(dest)  # the source was never indexed (still pending, or failed)
+            return
+        embeddings = self.store.embeddings([s for s, _ in known])
+        records, vectors, stale = [], [], []
+        for s, d in known:
+            old = self.catalog.get(s)
+            if old is None or s not in embeddings:
+                continue
+            stale.append(s)
+            if not self.rules.wanted(d):
+                continue  # moved somewhere excluded: just forget it
+            try:
+                stat = FileStat.of(d)
+            except OSError:
+                continue  # moved on again already; its own events follow
+            if stat.size != old.size:
+                self._resubmit(d)  # not the bytes we embedded
+                continue
+            root = self.rules.root_of(d) or old.root
+            records.append(dataclasses.replace(old, path=d, root=root, mtime_ns=stat.mtime_ns))
+            vectors.append(embeddings[s])
+        if records:
+            # write the new paths before dropping the old: a crash in between leaves a stale
+            # record that the next reconcile removes, never a lost embedding
+            self._write(records, np.stack(vectors))
+        if stale:
+            self._forget(stale)
+        if is_dir:
+            # failures are re-found by the scan of dest that follows a folder move
+            self.ledger.clear([f.path for f in self.ledger.all() if _inside(f.path, (src,))])
+        log.info("moved %s -> %s (%d record(s), no re-encoding)", src, dest, len(records))
+
+
+def _inside(path: str, folders: tuple[str, ...]) -> bool:
+    return any(path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)

@@ -1,0 +1,81 @@
+"""Tagging as the daemon runs it: the tagger's decisions kept in the tag index, in step with the store."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ..index.store import Store, record_id
+from .export import Exporter
+from .rule import Tagger
+from .table import TagIndex
+
+log = logging.getLogger(__name__)
+
+
+class Tagging:
+    """Tags new embeddings as they are written, forgets removed files, re-tags everything on a new setup."""
+
+    def __init__(self, tagger: Tagger, index: TagIndex, model_id: str) -> None:
+        self.tagger = tagger
+        self.index = index
+        self.exporter = Exporter(tagger.settings)
+        settings = tagger.settings
+        # everything the stored tags depend on; a change re-tags the library
+        self.fingerprint = (f"{model_id}/{tagger.vocabulary.fingerprint()}/"
+                            f"{settings.min_probability:g}/{settings.max_tags}")
+
+    @property
+    def current(self) -> bool:
+        """True when the stored tags were computed with this exact setup."""
+        return self.index.fingerprint == self.fingerprint
+
+    def apply(self, paths: Sequence[str], embeddings: np.ndarray) -> None:
+        items = list(zip(paths, self.tagger.decide(embeddings), strict=True))
+        self.index.set(items)
+        self._export(items)
+
+    def _export(self, items: list[tuple[str, list[tuple[str, float]]]]) -> None:
+        if self.exporter.enabled:
+            for path, tags in items:
+                self.exporter.write(Path(path), [t for t, _ in tags])
+
+    def export(self, paths: Iterable[str], unwrite: bool = False, dry_run: bool = False) -> list[str]:
+        """Write (or remove exactly what photosift wrote of) the tags of `paths` in their sidecars and
+        attributes now; returns what changed, or would with `dry_run`."""
+        changes: list[str] = []
+        for path in paths:
+            if unwrite:
+                changes += self.exporter.unwrite(Path(path), dry_run)
+            else:
+                changes += self.exporter.write(Path(path), [t for t, _ in self.index.tags_of(path)], dry_run)
+        return changes
+
+    def remove(self, paths: Sequence[str]) -> None:
+        """Forget files that left the index (deleted, moved away, or in a folder no longer watched),
+        and take photosift's keywords back out of their sidecars and attributes."""
+        self.index.remove(paths)
+        if self.exporter.enabled:
+            for path in paths:
+                self.exporter.unwrite(Path(path))
+
+    def retag_all(self, store: Store, paths: Iterable[str]) -> int:
+        """Re-tag every indexed file (`paths`: the catalog's) from its stored embedding, without
+        decoding or encoding an image."""
+        started = time.perf_counter()
+        path_of = {record_id(p): p for p in paths}
+        def pages() -> Iterator[list[tuple[str, list[tuple[str, float]]]]]:
+            for ids, vectors in store.vectors():
+                page = [(path_of[i], tags) for i, tags in zip(ids, self.tagger.decide(vectors), strict=True)
+                        if i in path_of]
+                self._export(page)
+                yield page
+
+        files = self.index.rebuild(self.fingerprint, pages())
+        log.info("tagged %d files with %d tags in %.1f s", files, len(self.tagger.names),
+                 time.perf_counter() - started)
+        return files

@@ -1,0 +1,177 @@
+"""Tags written where other tools see them: XMP sidecars (read back by exiftool) and user.xdg.tags
+(read back by getfattr), merged with what is there and removed exactly."""
+
+from __future__ import annotations
+
+import errno
+import os
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from engine_harness import CountingModel, running_engine, settled
+from helpers import shape_tags, wait_for
+
+from photosift.daemon.client import ApiError, Client
+from photosift.daemon.tags import sidecars, xattrs
+
+DIGIKAM = """\
+<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:digiKam="http://www.digikam.org/ns/1.0/"
+   xmp:Rating="4">
+   <dc:subject>
+    <rdf:Bag>
+     <rdf:li>Holidays</rdf:li>
+     <rdf:li>red</rdf:li>
+    </rdf:Bag>
+   </dc:subject>
+   <digiKam:TagsList>
+    <rdf:Seq>
+     <rdf:li>Holidays</rdf:li>
+    </rdf:Seq>
+   </digiKam:TagsList>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>
+"""
+
+DARKTABLE = """\
+<?xml version="1.0" encoding="UTF-8"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="XMP Core 4.4.0-Exiv2">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:darktable="http://darktable.sf.net/"
+   xmp:Rating="1"
+   darktable:xmp_version="5"/>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+
+def exiftool_subjects(path: Path) -> list[str]:
+    exiftool = shutil.which("exiftool")
+    if exiftool is None:
+        pytest.skip("exiftool is not installed (Debian: libimage-exiftool-perl; install/test.sh installs it)")
+    out = subprocess.run([exiftool, "-s3", "-sep", "|", "-XMP-dc:Subject", str(path)], capture_output=True,
+                         text=True, timeout=60, check=True)
+    return [k for k in out.stdout.strip().split("|") if k]
+
+
+@pytest.mark.parametrize("original", [DIGIKAM, DARKTABLE], ids=["digikam", "darktable"])
+def test_merge_keeps_everything_else_and_unwrite_restores_the_file_byte_for_byte(original: str) -> None:
+    before = sidecars.keywords(original)[0]
+    merged = sidecars.merge(original, ["red", "circle", "sun & sea"])
+    subject, ours = sidecars.keywords(merged)
+    # a keyword the user had already ("red" in the digiKam file) is never claimed
+    assert ours == [k for k in ("red", "circle", "sun & sea") if k not in before]
+    assert set(subject) == set(sidecars.keywords(original)[0]) | {"red", "circle", "sun & sea"}
+    assert 'xmp:Rating="' in merged and ("digiKam:TagsList" in merged) == ("digiKam:TagsList" in original)
+    updated = sidecars.merge(merged, ["star"])
+    assert sidecars.keywords(updated)[1] == ["star"] and "circle" not in sidecars.keywords(updated)[0]
+    assert sidecars.unwrite(updated) == original
+
+
+def test_real_readers_see_the_keywords(tmp_path: Path) -> None:
+    sidecar = tmp_path / "photo.jpg.xmp"
+    sidecar.write_text(sidecars.merge(DIGIKAM, ["circle", "sun & sea"]))
+    assert exiftool_subjects(sidecar) == ["Holidays", "red", "circle", "sun & sea"]
+    fresh = tmp_path / "new.jpg.xmp"
+    fresh.write_text(sidecars.merge(None, ["blue"]))
+    assert exiftool_subjects(fresh) == ["blue"]
+    assert sidecars.unwrite(fresh.read_text()) is None  # photosift's own sidecar: removed entirely
+
+
+def test_a_sidecar_that_cannot_be_edited_safely_is_refused() -> None:
+    with pytest.raises(sidecars.SidecarError, match="not well-formed"):
+        sidecars.merge("<x:xmpmeta><broken", ["red"])
+    with pytest.raises(sidecars.SidecarError, match="no RDF namespace"):
+        sidecars.merge('<x:xmpmeta xmlns:x="adobe:ns:meta/"/>', ["red"])
+
+
+def test_sidecar_naming(tmp_path: Path) -> None:
+    assert sidecars.sidecar_path(tmp_path / "a.JPG", "append").name == "a.JPG.xmp"
+    assert sidecars.sidecar_path(tmp_path / "a.JPG", "stem").name == "a.xmp"
+
+
+def user_xattrs_work(folder: Path) -> bool:
+    probe = folder / ".xattr-probe"
+    probe.write_text("")
+    try:
+        os.setxattr(probe, "user.photosift.probe", b"1")
+        return True
+    except OSError as exc:
+        if exc.errno in (errno.ENOTSUP, errno.EPERM):
+            return False
+        raise
+    finally:
+        probe.unlink()
+
+
+def test_xattrs_merge_and_unwrite(tmp_path: Path) -> None:
+    if not xattrs.SUPPORTED or not user_xattrs_work(tmp_path):
+        pytest.skip("this file system does not store user extended attributes")
+    image = tmp_path / "photo.jpg"
+    image.write_bytes(b"jpeg")
+    os.setxattr(image, xattrs.TAGS, b"family,red")
+    assert xattrs.write(image, ["red", "circle"]) is True
+    assert xattrs.current(image) == (["family", "red", "circle"], ["circle"])
+    getfattr = shutil.which("getfattr")
+    if getfattr is not None:  # the reader KDE's tools agree with (Debian: attr)
+        out = subprocess.run([getfattr, "--only-values", "-n", xattrs.TAGS, str(image)], capture_output=True,
+                             text=True, timeout=30, check=True)
+        assert out.stdout == "family,red,circle"
+    assert xattrs.write(image, ["red", "circle"]) is False  # nothing to change
+    assert xattrs.unwrite(image) is True
+    assert os.getxattr(image, xattrs.TAGS) == b"family,red"
+    assert xattrs.current(image)[1] == []
+
+
+def test_the_daemon_writes_sidecars_when_asked_and_unwrites_exactly(
+    env: dict[str, Path], model, make_shape: Callable[..., Path]
+) -> None:
+    photos = env["photos"]
+    red = make_shape(photos, "red", "circle", "red-circle.png")
+    blue = make_shape(photos, "blue", "star", "blue-star.png")
+    (photos / "blue-star.png.xmp").write_text(DIGIKAM)  # the user's sidecar from another tool
+    with running_engine(env, CountingModel(model), 2, serve_api=True, socket=str(env["run"] / "api.sock"),
+                        tagging=shape_tags(write_xmp=True)) as engine:
+        wait_for(lambda: settled(engine) and (photos / "red-circle.png.xmp").exists())
+        assert exiftool_subjects(photos / "red-circle.png.xmp") in (["red", "circle"], ["circle", "red"])
+        assert set(exiftool_subjects(photos / "blue-star.png.xmp")) == {"Holidays", "red", "blue", "star"}
+        gone = make_shape(photos, "green", "square", "gone.png")
+        wait_for(lambda: (photos / "gone.png.xmp").exists())
+        gone.unlink()  # an image deleted: the sidecar photosift made for it goes too
+        wait_for(lambda: not (photos / "gone.png.xmp").exists())
+        with Client(env["run"] / "api.sock") as client:
+            (photos / "red-circle.png.xmp").unlink()
+            rewrite = client.export(str(red), dry_run=True)  # what `tags write --dry-run` shows
+            assert rewrite["changes"][0].startswith(f"{red}.xmp: create (photosift's keywords: ")
+            assert not (photos / "red-circle.png.xmp").exists()
+            assert client.export(str(red))["changes"][0].startswith(f"{red}.xmp: created")
+            preview = client.export(unwrite=True, dry_run=True)
+            assert preview["files"] == 2 and len(preview["changes"]) == 2
+            assert (photos / "red-circle.png.xmp").exists()  # a dry run changes nothing
+            done = client.export(str(photos), unwrite=True)
+            assert sorted(done["changes"]) == [f"{blue}.xmp: updated (photosift's keywords: none)",
+                                               f"{red}.xmp: deleted"]
+    assert (photos / "blue-star.png.xmp").read_text() == DIGIKAM
+    assert not (photos / "red-circle.png.xmp").exists()
+
+
+def test_writing_needs_a_target(env: dict[str, Path], model, make_shape: Callable[..., Path]) -> None:
+    make_shape(env["photos"], "red", "circle")
+    with running_engine(env, CountingModel(model), 1, serve_api=True, socket=str(env["run"] / "api.sock"),
+                        tagging=shape_tags()) as _engine, Client(env["run"] / "api.sock") as client:
+        with pytest.raises(ApiError, match="write_xmp") as disabled:
+            client.export()
+        assert disabled.value.code == "export_disabled"
+        assert not list(env["photos"].glob("*.xmp"))
