@@ -34,7 +34,8 @@ import numpy as np
 from index_throughput import make_jpegs, vit_b32
 from search_recall import clustered
 
-from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.client import Client
+from photosift.daemon.errors import DaemonNotRunning
 from photosift.daemon.index.store import FileRecord, Store
 from photosift.daemon.model import model_id_for
 

@@ -9,23 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .api.loopback import USE_LOOPBACK, EndpointError, read_endpoint
-from .errors import PhotosiftError
-
-
-class DaemonNotRunning(PhotosiftError):
-    """Nothing answers on the socket."""
-
-    exit_code = 3
-
-
-class ApiError(PhotosiftError):
-    """The daemon answered with an error (a 4xx names the problem)."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
+from .api.loopback import USE_LOOPBACK, read_endpoint
+from .errors import ApiError, DaemonNotRunning, EndpointError, PhotosiftError
 
 
 class Client:

@@ -1,7 +1,8 @@
-"""The one exception hierarchy of photosift.
+"""The one exception hierarchy of photosift: the engine's, its API's and its front ends'.
 
-Components raise these; only the CLI boundary (`cli.py`) turns them into
-messages and exit codes.
+Components raise these; only the boundaries turn them into something else: the
+CLI (`cli/main.py`) into messages and exit codes, the API (`api/app.py`) into
+4xx answers, the tray and the search window into a line on screen.
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ class PhotosiftError(Exception):
     """Base of every error photosift raises on purpose."""
 
     exit_code = 1
+
+
+# -- the engine -----------------------------------------------------------------------------------
 
 
 class ConfigError(PhotosiftError):
@@ -58,3 +62,56 @@ class DecodeError(PhotosiftError):
 
 class FileChanged(DecodeError):
     """The file changed while we read it; it will be seen again when it settles."""
+
+
+class SidecarError(PhotosiftError):
+    """An XMP sidecar that cannot be read or edited safely; it is left as it was."""
+
+
+class XattrError(PhotosiftError):
+    """Extended attributes cannot be read or written on this file (or file system)."""
+
+
+# -- the API's transport --------------------------------------------------------------------------
+
+
+class SocketError(PhotosiftError):
+    """A Unix socket (the API's, or the search window's) cannot be created."""
+
+
+class EndpointError(PhotosiftError):
+    """The loopback endpoint file is missing or unreadable: no daemon has published one."""
+
+
+# -- front ends: the client, the tray, the file-manager actions ----------------------------------
+
+
+class DaemonNotRunning(PhotosiftError):
+    """Nothing answers on the socket."""
+
+    exit_code = 3
+
+
+class ApiError(PhotosiftError):
+    """The daemon answered with an error (a 4xx names the problem)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class DisplayError(PhotosiftError):
+    """No display to open a window on (no X server, or DISPLAY unset)."""
+
+
+class FilterError(PhotosiftError, ValueError):
+    """A search-window filter the user typed cannot be used; the message says how to write it."""
+
+
+class ShellExtError(PhotosiftError):
+    """A file-manager integration cannot be installed or removed as asked."""
+
+
+class UcaError(PhotosiftError):
+    """Thunar's uca.xml cannot be edited safely; it is left as it was."""

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from photosift.daemon import atomic
-from photosift.daemon.errors import PhotosiftError
+from photosift.daemon.errors import ShellExtError
 
 from . import linux, macos, thunar, windows
 from .common import Generated
@@ -29,10 +29,6 @@ from .common import Generated
 LINUX_TARGETS = ("nautilus", "nemo", "dolphin", "thunar", "caja")
 TARGETS = (*LINUX_TARGETS, "windows", "macos")
 EXECUTABLES = {"nautilus": "nautilus", "nemo": "nemo", "dolphin": "dolphin", "thunar": "thunar", "caja": "caja"}
-
-
-class ShellExtError(PhotosiftError):
-    """A target cannot be installed here."""
 
 
 def nautilus_python_present() -> bool:

@@ -13,16 +13,12 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-from photosift.daemon.errors import PhotosiftError
+from photosift.daemon.errors import UcaError
 
 from .common import ACTION, ACTION_ID, IMAGE_EXTENSIONS, MARKER, TOOLTIP, shell_command, similar_argv
 
 UCA = Path(".config/Thunar/uca.xml")
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?>\n<actions>\n</actions>\n'
-
-
-class UcaError(PhotosiftError):
-    """uca.xml is not the XML Thunar writes; it is left untouched."""
 
 
 def action_block(photosift: list[str]) -> str:

@@ -20,16 +20,17 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from photosift.daemon import paths
-from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.client import Client
 from photosift.daemon.config import Config
-from photosift.daemon.errors import PhotosiftError
+from photosift.daemon.errors import DaemonNotRunning, DisplayError, PhotosiftError
+from photosift.daemon.lock import FileLock
 
 from . import icons
 from .actions import Actions
-from .gui import DisplayError, Gui, connector
+from .gui import Gui, connector
 from .instance import address_beside
 from .state import Look, Reader, down, unreachable
 from .thumbnails import Thumbnails
@@ -217,20 +218,10 @@ def _break_xorg_loop(icon: pystray.Icon, thread: threading.Thread) -> None:
         pystray_log.disabled = False
 
 
-def _only_tray(runtime: Path) -> IO[str] | None:
+def _only_tray(runtime: Path) -> FileLock | None:
     """A lock held for the process's life; None if another tray app of this user holds it."""
-    runtime.mkdir(mode=0o700, parents=True, exist_ok=True)
-    lock = open(runtime / "tray.lock", "a")  # noqa: SIM115 - closed when the process ends
-    try:
-        import fcntl
-    except ImportError:  # Windows: no flock; a second tray app there shows a second icon
-        return lock
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        lock.close()
-        return None
-    return lock
+    lock = FileLock(runtime / "tray.lock")
+    return lock if lock.try_acquire(f"pid {os.getpid()}") else None
 
 
 def run_tray(config: Config) -> int:
@@ -252,7 +243,7 @@ def run_tray(config: Config) -> int:
         app.quit()
         app.join()
         gui.close()
-        lock.close()
+        lock.release()
     if app.failure is not None:
         print(f"photosift: {app.failure}; PYSTRAY_BACKEND=xorg uses the plain X11 tray", file=sys.stderr)
         sys.stderr.flush()

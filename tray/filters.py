@@ -16,15 +16,13 @@ from datetime import datetime
 from tkinter import ttk
 from typing import Any
 
+from photosift.daemon.errors import FilterError
+
 ALL_FOLDERS = "All folders"
 CHIPS = 14
 CHIP_ON, CHIP_OFF = ("#2a6edb", "white"), ("#e8e8e8", "black")
 INVALID_BG = "#ffd6d6"
 _DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
-
-
-class FilterError(ValueError):
-    """A filter the user typed cannot be used; the message says how to write it."""
 
 
 def parse_date(text: str, end: bool) -> str | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from photosift.daemon import paths
 from photosift.daemon.client import Client
 from photosift.daemon.config import Config
-from photosift.daemon.errors import PhotosiftError
+from photosift.daemon.errors import DisplayError
 
 from .desktop import open_with_default_app, reveal_in_file_manager
 from .instance import InstanceServer, Request, address_beside, send
@@ -111,7 +111,3 @@ def run_window(config: Config, request: Request) -> int:
     finally:
         gui.close()
     return 0
-
-
-class DisplayError(PhotosiftError):
-    """No display to open a window on (no X server, or DISPLAY unset)."""

@@ -18,12 +18,14 @@ import selectors
 import socket
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from photosift.daemon.api.transport import SocketError, bind_unix_socket, remove_socket
+from photosift.daemon.api.transport import bind_unix_socket, remove_socket
+from photosift.daemon.errors import SocketError
+from photosift.daemon.lock import FileLock
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +81,9 @@ def send(address: Path, request: Request) -> bool:
             return False
 
 
-@contextlib.contextmanager
-def _locked(address: Path) -> Iterator[None]:
-    import fcntl
-
-    address.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with open(address.with_suffix(".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        yield
+def _locked(address: Path) -> FileLock:
+    """The lock under which the window socket is bound and removed (two windows may start at once)."""
+    return FileLock(address.with_suffix(".lock"))
 
 
 class InstanceServer:
@@ -108,7 +105,7 @@ class InstanceServer:
         """Become the instance; False when another process already is (or on Windows)."""
         if not SUPPORTED:
             return False
-        with _locked(self.address):
+        with _locked(self.address).held_while():
             try:
                 self._sock = bind_unix_socket(self.address)
             except SocketError as exc:
@@ -154,7 +151,7 @@ class InstanceServer:
             self._thread.join()
         if self._sock is not None:
             self._sock.close()
-            with _locked(self.address):
+            with _locked(self.address).held_while():
                 # only our own socket: a newer instance may have replaced it after a crash of ours
                 if self.address.exists() and os.stat(self.address).st_ino == self._inode:
                     remove_socket(self.address)

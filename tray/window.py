@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from photosift.daemon.client import Client
+from photosift.daemon.errors import FilterError
 
 from .calls import Caller
 from .desktop import open_with_default_app, reveal_in_file_manager
-from .filters import FilterBar, FilterError
+from .filters import FilterBar
 from .grid import ResultGrid
 from .instance import Request
 from .menu import MenuActions, ResultMenu

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import PhotosiftError
+from ..errors import EndpointError
 
 # Windows Python has no AF_UNIX sockets: the API falls back to loopback TCP there
 USE_LOOPBACK = sys.platform == "win32" or not hasattr(socket, "AF_UNIX")
@@ -37,10 +37,6 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Asgi = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class EndpointError(PhotosiftError):
-    """The endpoint file is missing or unreadable: no daemon has published one."""
 
 
 @dataclass(frozen=True)

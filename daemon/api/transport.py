@@ -18,16 +18,12 @@ import struct
 import sys
 from pathlib import Path
 
-from ..errors import PhotosiftError
+from ..errors import SocketError
 
 log = logging.getLogger(__name__)
 
 # sun_path is 108 bytes on Linux and 104 on macOS, including the terminating NUL
 MAX_SOCKET_PATH = 103 if sys.platform == "darwin" else 107
-
-
-class SocketError(PhotosiftError):
-    """The API socket cannot be created."""
 
 
 def _ensure_private_dir(folder: Path) -> None:

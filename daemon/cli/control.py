@@ -15,8 +15,9 @@ import time
 from typing import Any
 
 from .. import folders, paths
-from ..client import Client, DaemonNotRunning
+from ..client import Client
 from ..config import Config
+from ..errors import DaemonNotRunning
 from ..progress import Progress, duration
 from .queries import print_json
 

@@ -43,7 +43,8 @@ def cmd_service(args: argparse.Namespace, config: Config) -> int:
     from photosift.shell_ext import service
     from photosift.shell_ext.common import photosift_argv
 
-    from ..client import Client, DaemonNotRunning
+    from ..client import Client
+    from ..errors import DaemonNotRunning
 
     manifest = paths.data_dir() / "service.json"
     if args.action == "install":

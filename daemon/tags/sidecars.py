@@ -22,16 +22,12 @@ import xml.etree.ElementTree as ET
 from html import escape
 from pathlib import Path
 
-from ..errors import PhotosiftError
+from ..errors import SidecarError
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 DC = "http://purl.org/dc/elements/1.1/"
 OURS = "https://photosift.dev/ns/1.0/"
 NAMINGS = ("append", "stem")
-
-
-class SidecarError(PhotosiftError):
-    """A sidecar that cannot be read or edited safely; it is left as it was."""
 
 
 def sidecar_path(image: Path, naming: str) -> Path:

@@ -11,15 +11,11 @@ import errno
 import os
 from pathlib import Path
 
-from ..errors import PhotosiftError
+from ..errors import XattrError
 
 TAGS = "user.xdg.tags"
 OURS = "user.photosift.tags"
 SUPPORTED = hasattr(os, "setxattr")
-
-
-class XattrError(PhotosiftError):
-    """Extended attributes cannot be read or written on this file (or file system)."""
 
 
 def _read(path: Path, name: str) -> list[str]:

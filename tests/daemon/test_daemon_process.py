@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import photosift_cmd, wait_for, write_config
 
-from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.client import Client
+from photosift.daemon.errors import DaemonNotRunning
 from photosift.daemon.index.store import Store
 from photosift.daemon.model import load
 from photosift.daemon.query import search

@@ -20,9 +20,10 @@ from helpers import wait_for
 from photosift.daemon.api.app import create_app
 from photosift.daemon.api.openapi import document
 from photosift.daemon.api.server import ApiServer
-from photosift.daemon.api.transport import SocketError, bind_unix_socket
-from photosift.daemon.client import ApiError, Client, DaemonNotRunning
+from photosift.daemon.api.transport import bind_unix_socket
+from photosift.daemon.client import Client
 from photosift.daemon.engine import Engine
+from photosift.daemon.errors import ApiError, DaemonNotRunning, SocketError
 
 
 def names(hits: list[dict]) -> list[str]:

@@ -9,8 +9,9 @@ import pytest
 from engine_harness import settled
 from helpers import wait_for
 
-from photosift.daemon.client import ApiError, Client
+from photosift.daemon.client import Client
 from photosift.daemon.engine import Engine
+from photosift.daemon.errors import ApiError
 
 
 def names(hits: list[dict]) -> list[str]:

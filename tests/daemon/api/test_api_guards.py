@@ -19,8 +19,9 @@ import pytest
 
 from photosift.daemon.api.app import create_app
 from photosift.daemon.api.server import ApiServer, GuardedProtocol
-from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.client import Client
 from photosift.daemon.engine import Engine
+from photosift.daemon.errors import DaemonNotRunning
 
 READ_TIMEOUT = 0.5
 

@@ -20,7 +20,8 @@ import pytest
 from helpers import photosift_cmd, wait_for, write_config
 from shapes import draw_shape
 
-from photosift.daemon.client import Client, DaemonNotRunning
+from photosift.daemon.client import Client
+from photosift.daemon.errors import DaemonNotRunning
 
 DOWN = ["status", "search x", "similar a.png", "classify a.png --labels a b", "errors", "pause", "resume",
         "rescan", "status --watch"]

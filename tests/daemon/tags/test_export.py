@@ -14,7 +14,8 @@ import pytest
 from engine_harness import CountingModel, running_engine, settled
 from helpers import shape_tags, wait_for
 
-from photosift.daemon.client import ApiError, Client
+from photosift.daemon.client import Client
+from photosift.daemon.errors import ApiError
 from photosift.daemon.tags import sidecars, xattrs
 
 DIGIKAM = """\

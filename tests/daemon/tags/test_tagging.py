@@ -13,10 +13,10 @@ from helpers import COLOURS, SHAPES, shape_tags, wait_for
 from shapes import draw_shape
 
 from photosift.daemon import config
-from photosift.daemon.client import ApiError, Client
+from photosift.daemon.client import Client
 from photosift.daemon.decode import normalise
 from photosift.daemon.engine import Engine
-from photosift.daemon.errors import ConfigError
+from photosift.daemon.errors import ApiError, ConfigError
 from photosift.daemon.tags.rule import Tagger
 from photosift.daemon.tags.vocabulary import TagSettings, build, parse_settings
 
