@@ -26,12 +26,13 @@ from index_throughput import vit_b32
 from search_latency import filled_store
 
 from photosift.daemon import paths
+from photosift.daemon.config import TagSettings
 from photosift.daemon.index.store import Store
 from photosift.daemon.model import load
 from photosift.daemon.tags.rule import Tagger
 from photosift.daemon.tags.sync import Tagging
 from photosift.daemon.tags.table import TagIndex
-from photosift.daemon.tags.vocabulary import TagSettings, build
+from photosift.daemon.tags.vocabulary import build
 
 
 def main() -> None:

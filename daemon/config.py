@@ -2,7 +2,8 @@
 
 The file is TOML. Every key is optional; an unknown key is an error with a
 "did you mean" hint, because a misspelt `exlude` silently ignored would index
-what the user meant to keep out.
+what the user meant to keep out. The `[tagging]` table is checked by the same
+table of rules and the same loop as the top level.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from typing import Any
 
 from . import paths
 from .errors import ConfigError
-from .tags.vocabulary import TagSettings, parse_settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -27,6 +27,23 @@ else:  # pragma: no cover - exercised on 3.10 only
 DEFAULT_EXCLUDE = (".*", "._*", "@eaDir", ".thumbnails", "#recycle", "$RECYCLE.BIN")
 DEFAULT_EXTENSIONS = ("jpg", "jpeg", "jpe", "png", "webp", "gif", "bmp", "tif", "tiff", "heic", "heif")
 LOG_LEVELS = ("debug", "info", "warning", "error")
+# photo.jpg.xmp (digiKam, darktable) or photo.xmp (Lightroom): see tags/sidecars.py
+XMP_NAMINGS = ("append", "stem")
+
+
+@dataclass(frozen=True)
+class TagSettings:
+    """The `[tagging]` table: which tags, the rule's knobs (tags/rule.py), and where tags are written."""
+
+    vocabulary: str = "default"  # or "none": only the user's own tags
+    min_probability: float = 0.1
+    max_tags: int = 5
+    remove: tuple[str, ...] = ()
+    rename: tuple[tuple[str, str], ...] = ()
+    custom: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    write_xmp: bool = False
+    xmp_naming: str = "append"
+    write_xattr: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,7 +64,6 @@ class Config:
     max_pixels: int = 120_000_000
     max_file_mb: int = 1024
     socket: str = ""  # empty: paths.socket_path()
-    decode_timeout: float = 60.0
     tagging: TagSettings = field(default_factory=TagSettings)
     source: str = "defaults"
 
@@ -69,6 +85,9 @@ def decode_threads(configured: int, device: str) -> int:
         return configured
     cores = os.cpu_count() or 2
     return cores if device == "cpu" else max(1, min(8, cores - 1))
+
+
+# -- the schema ------------------------------------------------------------------------------------
 
 
 def _is_int(v: Any) -> bool:
@@ -95,72 +114,119 @@ def _store_ok(v: Any) -> bool:
     return isinstance(v, str) and (v == "" or v.startswith(("http://", "https://")))
 
 
-# key -> (check, what the value must be)
-_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
-    "folders": (lambda v: _str_list(v) and len(v) > 0, "a non-empty list of folder paths"),
-    "exclude": (_str_list, "a list of glob patterns"),
-    "extensions": (lambda v: _str_list(v) and len(v) > 0, "a non-empty list of file extensions"),
-    "model": (
-        lambda v: isinstance(v, str) and v.strip() != "",
-        'a CLIP model name such as "ViT-B/32" or a checkpoint path',
-    ),
-    "device": (_device_ok, '"auto", "cpu", "cuda", "cuda:N" or "mps"'),
-    "batch_size": (lambda v: _is_int(v) and 1 <= v <= 1024, "an integer from 1 to 1024"),
-    "store": (_store_ok, 'empty (embedded store) or a Chroma server URL like "http://localhost:8000"'),
-    "log_level": (lambda v: isinstance(v, str) and v.lower() in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS)),
-    "rescan_interval": (
-        lambda v: _is_number(v) and (v == 0 or v >= 10),
-        "seconds between rescans (0 = never, else at least 10)",
-    ),
-    "debounce_seconds": (lambda v: _is_number(v) and 0 <= v <= 600, "seconds from 0 to 600"),
-    "decode_workers": (lambda v: _is_int(v) and 0 <= v <= 64, "an integer from 0 (auto) to 64"),
-    "max_pixels": (lambda v: _is_int(v) and v >= 1_000_000, "an integer of at least 1000000"),
-    "max_file_mb": (lambda v: _is_int(v) and v >= 1, "a positive integer (megabytes)"),
-    "socket": (lambda v: isinstance(v, str), "a path for the API socket (empty: the per-user runtime dir)"),
-    "decode_timeout": (lambda v: _is_number(v) and v > 0, "a positive number of seconds"),
+def _model_path(v: str) -> str:
+    return str(Path(v).expanduser()) if os.sep in v or v.endswith((".pt", ".pth", ".bin")) else v
+
+
+def _prompt_table(v: Any) -> bool:
+    return isinstance(v, dict) and all(
+        isinstance(k, str) and k.strip() and isinstance(prompts, list)
+        and all(isinstance(x, str) and x.strip() for x in prompts)
+        for k, prompts in v.items()
+    )
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of the schema: what its value must satisfy, how to say so, and its stored form."""
+
+    check: Callable[[Any], bool]
+    expected: str
+    convert: Callable[[Any], Any] = lambda v: v
+
+
+@dataclass(frozen=True)
+class Table:
+    """A sub-table (`[tagging]`): its own keys, and what its values build."""
+
+    keys: dict[str, Key]
+    build: Callable[[dict[str, Any]], Any]
+    expected: str
+    # problems only the whole table shows (a combination of keys), given its values
+    conflicts: Callable[[dict[str, Any]], list[str]] = lambda values: []
+
+
+def _tagging_conflicts(values: dict[str, Any]) -> list[str]:
+    if values.get("vocabulary") == "none" and not values.get("custom"):
+        return ['"tagging.vocabulary" is "none" but there are no [tagging.custom] tags']
+    return []
+
+
+TAGGING = Table(
+    keys={
+        "vocabulary": Key(lambda v: v in ("default", "none"), '"default" or "none"'),
+        "min_probability": Key(lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1", float),
+        "max_tags": Key(lambda v: _is_int(v) and 1 <= v <= 50, "an integer from 1 to 50"),
+        "remove": Key(_str_list, "a list of tag names", tuple),
+        "rename": Key(lambda v: isinstance(v, dict) and all(isinstance(x, str) and x.strip() for x in v.values()),
+                      "a table mapping tag names to new names", lambda v: tuple(v.items())),
+        "custom": Key(_prompt_table, "a table mapping tag names to lists of prompts ([] for the default templates)",
+                      lambda v: tuple((k, tuple(prompts)) for k, prompts in v.items())),
+        "write_xmp": Key(lambda v: isinstance(v, bool), "true or false"),
+        "xmp_naming": Key(lambda v: v in XMP_NAMINGS, '"append" (photo.jpg.xmp) or "stem" (photo.xmp)'),
+        "write_xattr": Key(lambda v: isinstance(v, bool), "true or false"),
+    },
+    build=lambda values: TagSettings(**values),
+    expected="a table ([tagging] with keys such as max_tags)",
+    conflicts=_tagging_conflicts,
+)
+
+SCHEMA: dict[str, Key | Table] = {
+    "folders": Key(lambda v: _str_list(v) and len(v) > 0, "a non-empty list of folder paths",
+                   lambda v: tuple(Path(os.path.expandvars(f)).expanduser().absolute() for f in v)),
+    "exclude": Key(_str_list, "a list of glob patterns", tuple),
+    "extensions": Key(lambda v: _str_list(v) and len(v) > 0, "a non-empty list of file extensions",
+                      lambda v: tuple(e.lower().lstrip(".") for e in v)),
+    "model": Key(lambda v: isinstance(v, str) and v.strip() != "",
+                 'a CLIP model name such as "ViT-B/32" or a checkpoint path', _model_path),
+    "device": Key(_device_ok, '"auto", "cpu", "cuda", "cuda:N" or "mps"'),
+    "batch_size": Key(lambda v: _is_int(v) and 1 <= v <= 1024, "an integer from 1 to 1024"),
+    "store": Key(_store_ok, 'empty (embedded store) or a Chroma server URL like "http://localhost:8000"'),
+    "log_level": Key(lambda v: isinstance(v, str) and v.lower() in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS),
+                     str.lower),
+    "rescan_interval": Key(lambda v: _is_number(v) and (v == 0 or v >= 10),
+                           "seconds between rescans (0 = never, else at least 10)", float),
+    "debounce_seconds": Key(lambda v: _is_number(v) and 0 <= v <= 600, "seconds from 0 to 600", float),
+    "decode_workers": Key(lambda v: _is_int(v) and 0 <= v <= 64, "an integer from 0 (auto) to 64"),
+    "max_pixels": Key(lambda v: _is_int(v) and v >= 1_000_000, "an integer of at least 1000000"),
+    "max_file_mb": Key(lambda v: _is_int(v) and v >= 1, "a positive integer (megabytes)"),
+    "socket": Key(lambda v: isinstance(v, str), "a path for the API socket (empty: the per-user runtime dir)",
+                  lambda v: str(Path(v).expanduser()) if v else v),
+    "tagging": TAGGING,
 }
 
 
-def _convert(key: str, value: Any) -> Any:
-    if key == "folders":
-        return tuple(Path(os.path.expandvars(v)).expanduser().absolute() for v in value)
-    if key == "extensions":
-        return tuple(v.lower().lstrip(".") for v in value)
-    if key in ("exclude",):
-        return tuple(value)
-    if key == "socket" and value:
-        return str(Path(value).expanduser())
-    if key == "log_level":
-        return value.lower()
-    if key in ("rescan_interval", "debounce_seconds", "decode_timeout"):
-        return float(value)
-    if key == "model" and (os.sep in value or value.endswith((".pt", ".pth", ".bin"))):
-        return str(Path(value).expanduser())
-    return value
+def _read(data: dict[str, Any], keys: dict[str, Key | Table], prefix: str, problems: list[str]) -> dict[str, Any]:
+    """The converted values of one table's valid keys; every problem with it appended to `problems`."""
+    values: dict[str, Any] = {}
+    for key, value in data.items():
+        name = prefix + key
+        rule = keys.get(key)
+        if rule is None:
+            known = [prefix + k for k in keys]
+            hint = difflib.get_close_matches(name, known, n=1)
+            suggestion = f' (did you mean "{hint[0]}"?)' if hint else f" (known keys: {', '.join(known)})"
+            problems.append(f'unknown key "{name}"{suggestion}')
+        elif isinstance(rule, Table):
+            if not isinstance(value, dict):
+                problems.append(f'"{name}" must be {rule.expected}')
+                continue
+            before = len(problems)
+            table = _read(value, dict(rule.keys), name + ".", problems)
+            problems.extend(rule.conflicts(table))
+            if len(problems) == before:
+                values[key] = rule.build(table)
+        elif not rule.check(value):
+            problems.append(f'"{name}" must be {rule.expected}, got {value!r}')
+        else:
+            values[key] = rule.convert(value)
+    return values
 
 
 def from_mapping(data: dict[str, Any], source: str) -> Config:
     """Validate `data` (parsed TOML) and build a Config, or raise ConfigError listing every problem."""
     problems: list[str] = []
-    values: dict[str, Any] = {}
-    known = [*_RULES, "tagging"]
-    for key, value in data.items():
-        if key == "tagging":
-            settings, tag_problems = parse_settings(value)
-            problems.extend(tag_problems)
-            if settings is not None:
-                values[key] = settings
-            continue
-        if key not in _RULES:
-            hint = difflib.get_close_matches(key, known, n=1)
-            suggestion = f' (did you mean "{hint[0]}"?)' if hint else f" (known keys: {', '.join(known)})"
-            problems.append(f'unknown key "{key}"{suggestion}')
-            continue
-        check, expected = _RULES[key]
-        if not check(value):
-            problems.append(f'"{key}" must be {expected}, got {value!r}')
-            continue
-        values[key] = _convert(key, value)
+    values = _read(data, SCHEMA, "", problems)
     if problems:
         raise ConfigError(source, problems)
     return Config(**values, source=source)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from photosift.daemon.tags.vocabulary import TagSettings
+from photosift.daemon.config import TagSettings
 
 SHAPES_MODEL = Path(__file__).parent / "fixtures" / "shapes-clip.pt"
 COLOURS = ("red", "green", "blue", "yellow")

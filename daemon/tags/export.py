@@ -14,9 +14,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import atomic
+from ..config import TagSettings
 from ..errors import PhotosiftError
 from . import sidecars, xattrs
-from .vocabulary import TagSettings
 
 log = logging.getLogger(__name__)
 

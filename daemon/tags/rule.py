@@ -24,7 +24,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .vocabulary import TagSettings, Vocabulary
+from ..config import TagSettings
+from .vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,6 @@ from ..errors import SidecarError
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 DC = "http://purl.org/dc/elements/1.1/"
 OURS = "https://photosift.dev/ns/1.0/"
-NAMINGS = ("append", "stem")
 
 
 def sidecar_path(image: Path, naming: str) -> Path:

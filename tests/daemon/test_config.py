@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import photosift_cmd
 
-from photosift.daemon import paths
+from photosift.daemon import config, paths
 from photosift.daemon.config import DEFAULT_EXCLUDE, load
 from photosift.daemon.errors import ConfigError
 
@@ -82,3 +82,14 @@ def test_cli_exits_2_listing_all_problems(env: dict[str, Path]) -> None:
     assert 'did you mean "model"' in proc.stderr
     assert '"batch_size" must be' in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_every_key_does_what_it_says() -> None:
+    # decode_timeout was accepted and then read nowhere: a key that does nothing is refused, not kept
+    with pytest.raises(ConfigError, match='unknown key "decode_timeout"'):
+        config.from_mapping({"decode_timeout": 60}, "test")
+    documented = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
+    for key in (k for k in config.SCHEMA if k != "tagging"):
+        assert f"`{key}`" in documented, f"{key} is not in docs/configuration.md"
+    for key in config.TAGGING.keys:
+        assert f"`{key}`" in documented, f"tagging.{key} is not in docs/configuration.md"

@@ -14,11 +14,12 @@ from shapes import draw_shape
 
 from photosift.daemon import config
 from photosift.daemon.client import Client
+from photosift.daemon.config import TagSettings
 from photosift.daemon.decode import normalise
 from photosift.daemon.engine import Engine
 from photosift.daemon.errors import ApiError, ConfigError
 from photosift.daemon.tags.rule import Tagger
-from photosift.daemon.tags.vocabulary import TagSettings, build, parse_settings
+from photosift.daemon.tags.vocabulary import build
 
 
 def test_default_vocabulary_and_user_changes() -> None:
@@ -36,14 +37,23 @@ def test_default_vocabulary_and_user_changes() -> None:
 
 
 def test_tagging_settings_are_validated_with_every_problem() -> None:
-    settings, problems = parse_settings({"max_tags": 0, "min_probability": 2, "vocabulary": "all", "colour": 1})
-    assert settings is None and len(problems) == 4
+    with pytest.raises(ConfigError) as info:
+        config.from_mapping({"batch_size": 0, "tagging": {"max_tags": 0, "min_probability": 2, "vocabulary": "all",
+                                                          "max_tag": 1}}, "test")
+    problems = info.value.problems
+    assert len(problems) == 5  # the top level's and the table's, all at once
+    assert 'unknown key "tagging.max_tag" (did you mean "tagging.max_tags"?)' in problems
+    assert any(p.startswith('"tagging.min_probability" must be a number between 0 and 1') for p in problems)
     with pytest.raises(ConfigError, match=r"tagging\.max_tags"):
         config.from_mapping({"tagging": {"max_tags": "five"}}, "test")
+    with pytest.raises(ConfigError, match=r'"tagging" must be a table'):
+        config.from_mapping({"tagging": 3}, "test")
     loaded = config.from_mapping({"tagging": {"max_tags": 3, "custom": {"Rex": ["a golden retriever"]}}}, "test")
     assert loaded.tagging.max_tags == 3 and loaded.tagging.custom == (("Rex", ("a golden retriever",)),)
-    assert parse_settings({"vocabulary": "none"})[1] == ['"tagging.vocabulary" is "none" but there are no '
-                                                         "[tagging.custom] tags"]
+    assert loaded.tagging.min_probability == TagSettings().min_probability  # the default, from one place
+    with pytest.raises(ConfigError) as info:
+        config.from_mapping({"tagging": {"vocabulary": "none"}}, "test")
+    assert info.value.problems == ['"tagging.vocabulary" is "none" but there are no [tagging.custom] tags']
 
 
 def test_the_rule_on_the_real_tiny_clip(model) -> None:
