@@ -30,8 +30,8 @@ from photosift.daemon.config import TagSettings
 from photosift.daemon.index.store import Store
 from photosift.daemon.model import load
 from photosift.daemon.tags.rule import Tagger
-from photosift.daemon.tags.sync import Tagging
-from photosift.daemon.tags.table import TagIndex
+from photosift.daemon.tags.sync import TagSync
+from photosift.daemon.tags.table import TagTable
 from photosift.daemon.tags.vocabulary import build
 
 
@@ -69,7 +69,7 @@ def main() -> None:
         per_image = np.mean([len(d) for d in decided])
         print(f"(2) the rule over {len(vectors):,} embeddings in memory: {rule:.2f} s "
               f"({len(vectors) / rule:,.0f} images/s; {per_image:.1f} tags per image)", flush=True)
-        tagging = Tagging(tagger, TagIndex(Path(tmp) / "tags.sqlite"), model.model_id)
+        tagging = TagSync(tagger, TagTable(Path(tmp) / "tags.sqlite"), model.model_id)
         indexed = [r.path for r in store.records()]  # the daemon's catalog holds these in memory
         t = time.perf_counter()
         files = tagging.retag_all(store, indexed)

@@ -11,8 +11,12 @@ import numpy as np
 from helpers import wait_for
 
 from photosift.daemon.config import Config
+from photosift.daemon.decode import Limits
 from photosift.daemon.engine import Engine
+from photosift.daemon.index.catalog import Catalog
+from photosift.daemon.index.store import Hit, Store
 from photosift.daemon.model import ClipModel
+from photosift.daemon.searcher import Embedder, Searcher, Term
 
 
 class CountingModel:
@@ -61,3 +65,9 @@ def running_engine(env: dict[str, Path], model: CountingModel, indexed: int, **o
         yield engine
     finally:
         engine.stop()
+
+
+def search_store(model: ClipModel, store: Store, text: str, k: int) -> list[Hit]:
+    """A text search through the daemon's own `Searcher` over a store opened outside any engine."""
+    searcher = Searcher(Embedder(model, store, Catalog(store.records()), Limits()), tagged=lambda tags: [])
+    return searcher.search([Term(text=text)], k)

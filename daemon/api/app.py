@@ -13,10 +13,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from .. import __version__
+from ..answers import Failure, FileInfo, FolderState, Paused, Rescan, Status
 from ..errors import RequestError
 from ..folders import Change
+from ..index.roots import Roots
 from ..index.store import Hit as StoreHit
 from ..searcher import Filters, Searcher, Term
+from ..tags.queries import TagQueries
 from .schemas import (
     ClassifyRequest,
     ErrorResponse,
@@ -24,14 +27,15 @@ from .schemas import (
     Filtered,
     FolderChange,
     FolderRequest,
-    FolderState,
     Hit,
+    ImageTerm,
     Json,
     Label,
     RescanRequest,
     SearchRequest,
     SimilarRequest,
     TaggedRequest,
+    TextTerm,
 )
 
 log = logging.getLogger(__name__)
@@ -44,16 +48,14 @@ class Daemon(Protocol):
     """What the API needs from the engine."""
 
     searcher: Searcher
+    tag_queries: TagQueries
+    roots: Roots
 
-    def status(self) -> dict[str, Any]: ...
-    def file_info(self, path: str) -> dict[str, Any]: ...
-    def failures(self) -> list[dict[str, Any]]: ...
+    def status(self) -> Status: ...
+    def file_info(self, path: str) -> FileInfo: ...
+    def failures(self) -> list[Failure]: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
-    def request_scan_path(self, path: str | None) -> list[str]: ...
-    def folder_states(self) -> list[dict[str, Any]]: ...
-    def add_folder(self, folder: str) -> Change: ...
-    def remove_folder(self, folder: str) -> Change: ...
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -82,7 +84,19 @@ def _unix(moment: datetime | None) -> int | None:
 
 
 def _filters(req: Filtered) -> Filters:
+    """The one conversion of the request's filters (search and similar share them)."""
     return Filters(req.folder, _unix(req.taken_after), _unix(req.taken_before), req.tags)
+
+
+def _term(raw: str | TextTerm | ImageTerm) -> Term:
+    """A search term from its request form: a plain string ("-people" subtracts), or a weighted text or image."""
+    if isinstance(raw, str):
+        if raw.startswith("-") and len(raw) > 1:
+            return Term(text=raw[1:].strip(), weight=-1.0)
+        return Term(text=raw)
+    if isinstance(raw, TextTerm):
+        return Term(text=raw.text, weight=raw.weight)
+    return Term(image=raw.image, weight=raw.weight)
 
 
 def create_app(daemon: Daemon) -> FastAPI:
@@ -121,7 +135,7 @@ def create_app(daemon: Daemon) -> FastAPI:
         return _error(500, "internal", "internal error (details are in the daemon's log)")
 
     @app.get("/v1/status")
-    def status() -> Json:
+    def status() -> Status:
         """Version, model, device, counts, per-root progress, paused flag, uptime."""
         return daemon.status()
 
@@ -129,8 +143,7 @@ def create_app(daemon: Daemon) -> FastAPI:
     def search(req: SearchRequest) -> list[Hit]:
         """Ranked images for a text query, optionally mixed with images and negative terms."""
         raw = [req.query] if isinstance(req.query, str) else req.query
-        terms = [Term.parse(t if isinstance(t, str) else t.model_dump()) for t in raw]
-        return _hits(daemon.searcher.search(terms, req.k, _filters(req)))
+        return _hits(daemon.searcher.search([_term(t) for t in raw], req.k, _filters(req)))
 
     @app.post("/v1/similar")
     def similar(req: SimilarRequest) -> list[Hit]:
@@ -146,71 +159,71 @@ def create_app(daemon: Daemon) -> FastAPI:
         return [Label(label=lab.text, probability=round(lab.probability, 6)) for lab in labels]
 
     @app.get("/v1/files")
-    def files(path: PathQuery) -> Json:
+    def files(path: PathQuery) -> FileInfo:
         """What the index knows about one file."""
         return daemon.file_info(os.path.realpath(path))
 
     @app.get("/v1/errors")
-    def failures() -> list[Json]:
+    def failures() -> list[Failure]:
         """Files that could not be indexed, with reasons."""
         return daemon.failures()
 
     @app.post("/v1/pause")
-    def pause() -> Json:
+    def pause() -> Paused:
         daemon.pause()
         return {"paused": True}
 
     @app.post("/v1/resume")
-    def resume() -> Json:
+    def resume() -> Paused:
         daemon.resume()
         return {"paused": False}
 
     @app.post("/v1/rescan")
-    def rescan(req: RescanRequest | None = None) -> Json:
+    def rescan(req: RescanRequest | None = None) -> Rescan:
         """Reconcile every root now, or one folder inside a root."""
-        return {"scanning": daemon.request_scan_path(req.path if req else None)}
+        return {"scanning": daemon.roots.rescan(req.path if req else None)}
 
     @app.get("/v1/tags")
     def tags(path: PathQuery | None = None) -> Json | list[Json]:
         """Without `path`: the vocabulary with how many files carry each tag. With it: that file's tags."""
-        return daemon.searcher.vocabulary() if path is None else daemon.searcher.tags_of(path)
+        return daemon.tag_queries.vocabulary() if path is None else daemon.tag_queries.tags_of(path)
 
     @app.get("/v1/tags/explain")
     def explain(path: PathQuery) -> Json:
         """The scores behind a file's tags: the best tags by probability, and the rule's knobs."""
-        return daemon.searcher.explain(path)
+        return daemon.tag_queries.explain(path)
 
     @app.post("/v1/tagged")
     def tagged(req: TaggedRequest) -> list[str]:
         """Indexed files carrying all (or any) of the tags."""
-        return daemon.searcher.tagged(req.tags, every=req.mode == "all")
+        return daemon.tag_queries.tagged(req.tags, every=req.mode == "all")
 
     @app.post("/v1/tags/write")
     def write_tags(req: ExportRequest | None = None) -> Json:
         """Write tags into XMP sidecars and/or extended attributes, as [tagging] enables them."""
         req = req or ExportRequest()
-        return daemon.searcher.export(req.path, unwrite=False, dry_run=req.dry_run)
+        return daemon.tag_queries.export(req.path, unwrite=False, dry_run=req.dry_run)
 
     @app.post("/v1/tags/unwrite")
     def unwrite_tags(req: ExportRequest | None = None) -> Json:
         """Remove exactly what photosift wrote into sidecars and extended attributes, nothing else."""
         req = req or ExportRequest()
-        return daemon.searcher.export(req.path, unwrite=True, dry_run=req.dry_run)
+        return daemon.tag_queries.export(req.path, unwrite=True, dry_run=req.dry_run)
 
     @app.get("/v1/folders")
     def list_folders() -> list[FolderState]:
         """The watched folders with their state and image counts."""
-        return [FolderState(**f) for f in daemon.folder_states()]
+        return daemon.roots.states()
 
     @app.post("/v1/folders")
     def add_folder(req: FolderRequest) -> FolderChange:
         """Watch a folder from now on (saved in the config file) and index it."""
-        return _change(daemon.add_folder(_absolute(req.path)))
+        return _change(daemon.roots.add(_absolute(req.path)))
 
     @app.delete("/v1/folders")
     def remove_folder(path: PathQuery) -> FolderChange:
         """Stop watching a folder (saved in the config file); its images leave the index."""
-        return _change(daemon.remove_folder(_absolute(path)))
+        return _change(daemon.roots.remove(_absolute(path)))
 
     return app
 

@@ -94,14 +94,6 @@ class FolderRequest(Strict):
     path: PathText
 
 
-class FolderState(BaseModel):
-    path: str
-    state: str
-    indexed: int
-    watched: bool
-    scanning: bool
-
-
 class FolderChange(BaseModel):
     """The watched folders after a change; `removed` on an add lists folders the new one contains."""
 

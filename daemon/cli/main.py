@@ -86,8 +86,8 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
 
             def work() -> None:
                 try:
-                    for folder in engine.roots:
-                        engine.scan(folder, progress=bar)
+                    for folder in engine.roots.folders:
+                        engine.roots.scan(folder, progress=bar)
                 finally:
                     done.set()
 
@@ -105,16 +105,14 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
         status = engine.status()
     finally:
         engine.stop()
-    status["encoded"] = encoded
-    status["seconds"] = round(seconds, 3)
-    status["images_per_second"] = round(encoded / seconds, 2) if seconds > 0 else 0.0
+    rate = round(encoded / seconds, 2) if seconds > 0 else 0.0
     if args.json:
-        print_json(status)
+        print_json({**status, "encoded": encoded, "seconds": round(seconds, 3), "images_per_second": rate})
     else:
         offline = [r for r in status["roots"] if r["state"] != "online"]
         print(f"{status['indexed']} images indexed, {status['failed']} failed"
               + (f", {len(offline)} folder(s) offline" if offline else "")
-              + f" ({encoded} encoded in {seconds:.1f} s, {status['images_per_second']:.1f} images/s)")
+              + f" ({encoded} encoded in {seconds:.1f} s, {rate:.1f} images/s)")
         for f in status["failures"][:10]:
             print(f"  failed: {f['path']}: {f['reason']}")
     return 0

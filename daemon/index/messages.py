@@ -60,6 +60,13 @@ class Done:
 
 
 @dataclass(frozen=True)
+class Changing:
+    """A file that changed while it was read: it is looked at again once it settles (debounced)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class Retag:
     """Re-tag every indexed file from its stored embedding (the tagging setup changed)."""
 

@@ -1,16 +1,20 @@
 """The indexing pipeline, top to bottom.
 
-    path ─▶ examine (N threads) ─▶ encode (1 thread, batches) ─▶ write (1 thread) ─▶ store
+    touch ─▶ debounce ─▶ examine (N threads) ─▶ encode (1 thread, batches) ─▶ write (1 thread) ─▶ store
+                 submit ─┘
 
 `Stages` holds each stage as a plain method over typed messages, so tests can
 run them inline; `Pipeline` runs them on threads joined by bounded queues.
-Every submitted path is accounted for until the writer has applied its
-outcome, which is what `wait_idle` waits on.
+Paths arrive settled (`submit`: a scan found them) or as they change (`touch`:
+a watch event; the debouncer submits them once they stop changing). Every
+submitted path is accounted for until the writer has applied its outcome,
+which is what `wait_idle` waits on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import enum
 import logging
 import queue
 import threading
@@ -23,15 +27,24 @@ from ..decode import Decoded, FileStat, Limits, content_hash, decode_file
 from ..errors import DecodeError, FileChanged
 from ..model import ClipModel
 from .catalog import Catalog
+from .debounce import Debouncer
 from .ledger import Ledger
-from .messages import Done, Encoded, Failed, Reuse, WriterOp
+from .messages import Changing, Done, Encoded, Failed, Reuse, WriterOp
 from .scan import Rules
 from .store import Store
 from .writer import Writer
 
 log = logging.getLogger(__name__)
 
-_STOP = object()
+
+
+class _Stop(enum.Enum):
+    """The marker a thread puts on a queue to wake its consumer and tell it to finish."""
+
+    STOP = "stop"
+
+
+STOP = _Stop.STOP
 
 
 @dataclass
@@ -44,10 +57,10 @@ class Stages:
     ledger: Ledger
     rules: Rules
     limits: Limits
-    resubmit: Callable[[str], None]
 
-    def examine(self, path: str) -> Decoded | WriterOp:
-        """Decide what a path needs: nothing, a copy of a known embedding, a failure record, or encoding."""
+    def examine(self, path: str) -> Decoded | WriterOp | Changing:
+        """Decide what a path needs: nothing, a copy of a known embedding, a failure record, encoding,
+        or another look once it stops changing."""
         try:
             stat = FileStat.of(path)
         except OSError:
@@ -66,8 +79,7 @@ class Stages:
         except FileNotFoundError:
             return Done(path)  # deleted while we looked at it
         except FileChanged:
-            self.resubmit(path)  # it is being written: look again once it settles
-            return Done(path)
+            return Changing(path)  # it is being written: look again once it settles
         except DecodeError as exc:
             return Failed(path, stat, exc.reason)
         except OSError as exc:
@@ -88,12 +100,14 @@ class Stages:
         return None
 
     def encode(self, batch: list[Decoded]) -> Encoded:
+        """Embed a batch of decoded images (background work: queries go first)."""
         embeddings = self.model.encode_images(np.stack([d.pixels for d in batch]), background=True)
         return Encoded(tuple((d, self.rules.root_of(d.path) or "") for d in batch), embeddings)
 
 
 class Pipeline:
-    """Runs the stages on threads: `submit` paths, `send` removals and moves, `wait_idle` for the result.
+    """Runs the stages on threads: `touch` or `submit` paths, `send` removals and moves, `wait_idle` for
+    the result.
 
     With `exclusive_encode` (the encoder runs on the CPU), decoding and writing
     pause while a batch is encoded: they would share the same cores, and the
@@ -103,9 +117,18 @@ class Pipeline:
     """
 
     def __init__(
-        self, stages: Stages, writer: Writer, batch_size: int, workers: int, exclusive_encode: bool = False
+        self,
+        stages: Stages,
+        writer: Writer,
+        batch_size: int,
+        workers: int,
+        exclusive_encode: bool = False,
+        quiet: float = 2.0,
+        on_overflow: Callable[[], None] = lambda: None,
     ) -> None:
         self.stages = stages
+        # more files changing at once than it can track: `on_overflow` should rescan instead
+        self._debouncer = Debouncer(quiet, self.submit, on_overflow)
         self.writer = writer
         self.batch_size = batch_size
         self.exclusive_encode = exclusive_encode
@@ -115,9 +138,9 @@ class Pipeline:
         self._resumed.set()
         self._decoding = 0  # paths a worker holds and has not passed on yet
         self._waiting: set[str] = set()  # paths in the queue, not yet taken by a worker
-        self._paths: queue.Queue[object] = queue.Queue(maxsize=max(64, 4 * batch_size))
-        self._decoded: queue.Queue[object] = queue.Queue(maxsize=2 * batch_size)
-        self._ops: queue.Queue[object] = queue.Queue(maxsize=64)
+        self._paths: queue.Queue[str | _Stop] = queue.Queue(maxsize=max(64, 4 * batch_size))
+        self._decoded: queue.Queue[Decoded | _Stop] = queue.Queue(maxsize=2 * batch_size)
+        self._ops: queue.Queue[WriterOp | _Stop] = queue.Queue(maxsize=64)
         self._stopping = threading.Event()
         self._stopped = False
         self._pending = 0
@@ -133,6 +156,10 @@ class Pipeline:
         self._writer = threading.Thread(target=self._write_loop, name="photosift-write", daemon=True)
 
     # -- feeding ---------------------------------------------------------------------------------
+
+    def touch(self, path: str) -> None:
+        """Note that `path` changed just now: it is submitted once it has stopped changing."""
+        self._debouncer.touch(path)
 
     def submit(self, path: str) -> bool:
         """Queue a path for examination; blocks while the pipeline is full. False once stopping.
@@ -183,8 +210,14 @@ class Pipeline:
 
     @property
     def pending(self) -> int:
+        """Paths and ops submitted and not yet applied."""
         with self._idle:
             return self._pending
+
+    @property
+    def settling(self) -> int:
+        """Paths that changed and are waiting to stop changing before they are submitted."""
+        return self._debouncer.pending
 
     def progress(self) -> tuple[int, int]:
         """(done, total) of the current burst of work: what finished since the queue was last
@@ -212,6 +245,7 @@ class Pipeline:
     def start(self) -> None:
         for t in (*self._workers, self._encoder, self._writer):
             t.start()
+        self._debouncer.start()
 
     def stop(self) -> None:
         """Stop taking work, finish the batch in hand, apply what is already encoded, then return.
@@ -219,26 +253,27 @@ class Pipeline:
         Paths still queued are dropped: they are found again by the next start-up reconcile.
         """
         self._stopping.set()
+        self._debouncer.stop()  # what it still holds is found again by the next start-up reconcile
         self._resumed.set()  # paused workers must see the stop
         for _ in self._workers:
             self._put_control(self._paths)
         for t in self._workers:
             t.join()
-        self._decoded.put(_STOP)
+        self._decoded.put(STOP)
         self._encoder.join()
         self._writer.join()
         with self._idle:  # anything sent after the writer's last op will never be applied
             self._stopped = True
             self._idle.notify_all()
 
-    def _put_control(self, q: queue.Queue[object]) -> None:
+    def _put_control(self, q: queue.Queue[str | _Stop]) -> None:
         while True:
             try:
-                q.put(_STOP, timeout=0.1)
+                q.put(STOP, timeout=0.1)
                 return
             except queue.Full:
                 try:  # drop a queued path to make room: it is re-found at the next start
-                    if q.get_nowait() is not _STOP:
+                    if q.get_nowait() is not STOP:
                         self._complete(1)
                 except queue.Empty:
                     pass
@@ -246,12 +281,11 @@ class Pipeline:
     def _examine_loop(self) -> None:
         while True:
             path = self._paths.get()
-            if path is _STOP:
+            if path is STOP:
                 return
             if self._stopping.is_set():
                 self._complete(1)
                 continue
-            assert isinstance(path, str)
             with self._idle:
                 self._waiting.discard(path)
                 self._decoding += 1
@@ -259,9 +293,12 @@ class Pipeline:
             self._decode_gate.wait()
             try:
                 result = self.stages.examine(path)
-            except Exception as exc:  # a bug on one file must not stop indexing
+            except Exception as exc:
                 log.exception("unexpected error examining %s", path)
                 result = Failed(path, FileStat(-1, -1), f"internal error: {exc!r}")
+            if isinstance(result, Changing):
+                self._debouncer.touch(result.path)
+                result = Done(result.path)
             if isinstance(result, Decoded):
                 self._decoded.put(result)
             else:
@@ -278,9 +315,8 @@ class Pipeline:
     def _next_batch(self) -> tuple[list[Decoded], bool]:
         batch: list[Decoded] = []
         first = self._decoded.get()
-        if first is _STOP:
+        if first is STOP:
             return batch, True
-        assert isinstance(first, Decoded)
         batch.append(first)
         while len(batch) < self.batch_size:
             try:
@@ -289,9 +325,8 @@ class Pipeline:
                 if self._nothing_coming():
                     break
                 continue
-            if item is _STOP:
+            if item is STOP:
                 return batch, True
-            assert isinstance(item, Decoded)
             batch.append(item)
         return batch, False
 
@@ -311,26 +346,26 @@ class Pipeline:
                 for op in results:
                     self._ops.put(op)
             if stop:
-                self._ops.put(_STOP)
+                self._ops.put(STOP)
                 return
 
     def _write_loop(self) -> None:
         while True:
             op = self._ops.get()
-            if op is _STOP:
+            if op is STOP:
                 return
-            assert not isinstance(op, (str, Decoded))
             # writing (Chroma's index updates) would contend with the encoder like decoding does
             self._decode_gate.wait()
             try:
-                self.writer.apply(op)  # type: ignore[arg-type]
+                for path in self.writer.apply(op):  # files that turned out to be still changing
+                    self._debouncer.touch(path)
                 if isinstance(op, Encoded):
                     self.indexed_since_start += len(op.items)
             except Exception:
                 # e.g. a full disk: the store is unchanged for these files, and the next
                 # reconcile finds them again; the daemon keeps running
                 log.exception("writing %s failed", type(op).__name__)
-            self._complete(_weight(op))  # type: ignore[arg-type]
+            self._complete(_weight(op))
 
 
 def _weight(op: WriterOp) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+import threading
 from dataclasses import dataclass
 
 from ..decode import FileStat
@@ -51,22 +51,27 @@ def plan(folder: str, root: str, rules: Rules, catalog: Catalog, ledger: Ledger)
     return Plan(submit, gone, None)
 
 
-def apply(
-    p: Plan,
-    pipeline: Pipeline,
-    progress: Callable[[int], None] | None = None,
-) -> bool:
-    """Submit new and changed files, wait for them, then remove what is still gone. False if stopped."""
+def apply(p: Plan, pipeline: Pipeline, stopping: threading.Event) -> bool:
+    """Submit new and changed files, wait for them, then remove what is still gone.
+
+    False if the pipeline or the caller stopped first (`stopping`): what was left
+    undone is found again by the next reconcile.
+    """
     for path in p.submit:
-        if not pipeline.submit(path):
+        if stopping.is_set() or not pipeline.submit(path):
             return False
-        if progress is not None:
-            progress(1)
-    pipeline.wait_idle()
-    if pipeline.stopping:
+    if not _wait(pipeline, stopping):
         return False
     # files may have reappeared meanwhile (and been indexed by live events): only drop the truly gone
     gone = tuple(path for path in p.gone if not os.path.lexists(path))
     if gone and pipeline.send(Remove(gone)):
-        pipeline.wait_idle()
+        return _wait(pipeline, stopping)
+    return True
+
+
+def _wait(pipeline: Pipeline, stopping: threading.Event) -> bool:
+    """Wait for the pipeline to apply everything, checking `stopping` every tenth of a second."""
+    while not pipeline.wait_idle(timeout=0.1):
+        if stopping.is_set():
+            return False
     return not pipeline.stopping

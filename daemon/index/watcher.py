@@ -1,8 +1,10 @@
 """Live file-system events (watchdog) translated into pipeline work.
 
-Creations and writes go through the debouncer; deletions and moves go
-straight to the writer, in order, as `Remove` and `Move` ops, so a renamed
-folder of 10,000 photos costs 10,000 metadata updates and no encoding.
+Creations and writes are touched into the pipeline (its debouncer submits them
+once they settle); deletions and moves go straight to the writer, in order, as
+`Remove` and `Move` ops, so a renamed folder of 10,000 photos costs 10,000
+metadata updates and no encoding. A folder that appears is handed to the scan
+queue, and so is a root that vanishes (see roots.py).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import contextlib
 import errno
 import logging
 import os
-from collections.abc import Callable
+from typing import Protocol
 
 from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
@@ -30,26 +32,37 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         try:
             self.w.handle(event)
-        except Exception:  # the observer thread must survive anything one event does
+        except Exception:
             log.exception("error handling %s", event)
 
 
-class Watcher:
-    """Watches the online roots and feeds their changes to the pipeline."""
+class Changes(Protocol):
+    """Where file changes go: the pipeline."""
 
-    def __init__(
-        self,
-        rules: Rules,
-        touch: Callable[[str], None],
-        send: Callable[[WriterOp], None],
-        scan_folder: Callable[[str], None],
-        root_changed: Callable[[str], None],
-    ) -> None:
+    def touch(self, path: str) -> None:
+        """A file was created or written: index it once it stops changing."""
+
+    def send(self, op: WriterOp) -> bool:
+        """A deletion or move: straight to the writer, in order."""
+
+
+class Scans(Protocol):
+    """Where folder-level news goes: the roots' scan queue."""
+
+    def folder(self, path: str) -> None:
+        """A folder appeared (made, or moved in): reconcile it."""
+
+    def root_changed(self, root: str) -> None:
+        """A root may have gone away or come back: check its state."""
+
+
+class Watcher:
+    """Watches the online roots and feeds their changes to the pipeline and the scan queue."""
+
+    def __init__(self, rules: Rules, changes: Changes, scans: Scans) -> None:
         self.rules = rules
-        self._touch = touch
-        self._send = send
-        self._scan_folder = scan_folder
-        self._root_changed = root_changed
+        self.changes = changes
+        self.scans = scans
         self._observer = Observer()
         self._handler = _Handler(self)
         self._watches: dict[str, ObservedWatch] = {}
@@ -96,7 +109,7 @@ class Watcher:
             return
         if kind in ("deleted", "moved") and src in self.rules.roots:
             # the root itself vanished (unplugged, unmounted, renamed): keep its entries, mark it offline
-            self._root_changed(src)
+            self.scans.root_changed(src)
             return
         if kind == "deleted":
             self._deleted(src, event.is_directory)
@@ -104,37 +117,37 @@ class Watcher:
             self._moved(src, os.fsdecode(event.dest_path), event.is_directory)
         elif event.is_directory:
             if kind == "created":
-                self._scan_folder(src)  # a folder moved in from outside, or made and filled fast
+                self.scans.folder(src)  # a folder moved in from outside, or made and filled fast
         elif self.rules.wanted(src):  # created, modified, closed
-            self._touch(src)
+            self.changes.touch(src)
 
     def _deleted(self, path: str, is_dir: bool) -> None:
         root = self.rules.root_of(path)
         if root is None:
             return
         if root_state(root) != "online":
-            self._root_changed(root)  # a deletion seen while the drive goes away is not a deletion
+            self.scans.root_changed(root)  # a deletion seen while the drive goes away is not a deletion
             return
         if is_dir:
             if not self.rules.excluded(path):
-                self._send(Remove((), (path,)))
+                self.changes.send(Remove((), (path,)))
         elif self.rules.wanted(path):
-            self._send(Remove((path,)))
+            self.changes.send(Remove((path,)))
 
     def _moved(self, src: str, dest: str, is_dir: bool) -> None:
         src_in = self.rules.root_of(src) is not None and not self.rules.excluded(src)
         dest_in = self.rules.root_of(dest) is not None and not self.rules.excluded(dest)
         if is_dir:
             if src_in:
-                self._send(Move(src, dest, True) if dest_in else Remove((), (src,)))
+                self.changes.send(Move(src, dest, True) if dest_in else Remove((), (src,)))
             if dest_in:
-                self._scan_folder(dest)  # picks up files that were pending or excluded before
+                self.scans.folder(dest)  # picks up files that were pending or excluded before
             return
         src_wanted = src_in and self.rules.wanted(src)
         dest_wanted = dest_in and self.rules.wanted(dest)
         if src_wanted and dest_wanted:
-            self._send(Move(src, dest, False))
+            self.changes.send(Move(src, dest, False))
         elif src_wanted:
-            self._send(Remove((src,)))
+            self.changes.send(Remove((src,)))
         elif dest_wanted:
-            self._touch(dest)  # an editor's atomic save: temp file renamed over the photo
+            self.changes.touch(dest)  # an editor's atomic save: temp file renamed over the photo

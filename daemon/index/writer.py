@@ -1,7 +1,9 @@
 """The single store writer: every change to the index goes through `Writer.apply`.
 
-One thread owns writes, so the store, the catalog mirror and the failure
-ledger always change together and in order.
+One thread owns writes, so the store, the catalog mirror, the failure ledger
+and the tags always change together and in order. The writer knows tagging
+only as the `TagFollower` protocol (tags/sync.py satisfies it): the index never
+imports `tags/`.
 """
 
 from __future__ import annotations
@@ -9,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 import numpy as np
 
 from ..decode import FileStat
-from ..tags.sync import Tagging
 from .catalog import Catalog
 from .ledger import Ledger
 from .messages import Done, Encoded, Failed, Move, Remove, Retag, Reuse, WriterOp
@@ -24,22 +26,33 @@ from .store import FileRecord, Store
 log = logging.getLogger(__name__)
 
 
+class TagFollower(Protocol):
+    """Tags kept in step with what the writer writes (tags/sync.py's `TagSync`)."""
+
+    def apply(self, paths: Sequence[str], embeddings: np.ndarray) -> None:
+        """Tag files just written with these embeddings."""
+
+    def remove(self, paths: Sequence[str]) -> None:
+        """Forget the tags of files that left the index."""
+
+    def retag_all(self, store: Store, paths: Iterable[str]) -> int:
+        """Re-tag every indexed file from its stored embedding."""
+
+
 class Writer:
-    """Applies pipeline results to the store, the catalog and the ledger."""
+    """Applies pipeline results to the store, the catalog, the ledger and the tags."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, ledger: Ledger, rules: Rules, resubmit: Callable[[str], None],
-        tagging: Tagging | None = None,
+        self, store: Store, catalog: Catalog, ledger: Ledger, rules: Rules, tags: TagFollower | None = None
     ) -> None:
-        self.tagging = tagging
+        self.tags = tags
         self.store = store
         self.catalog = catalog
         self.ledger = ledger
         self.rules = rules
-        self._resubmit = resubmit
 
-    def apply(self, op: WriterOp) -> None:
-        """Apply one op to the store, the catalog and the ledger."""
+    def apply(self, op: WriterOp) -> tuple[str, ...]:
+        """Apply one op; returns the paths it found still changing, to be looked at again once they settle."""
         if isinstance(op, Encoded):
             records = [
                 FileRecord(
@@ -65,12 +78,13 @@ class Writer:
         elif isinstance(op, Remove):
             self.remove(list(op.paths), op.folders)
         elif isinstance(op, Move):
-            self.move(op.src, op.dest, op.is_dir)
+            return self.move(op.src, op.dest, op.is_dir)
         elif isinstance(op, Retag):
-            if self.tagging is not None:
-                self.tagging.retag_all(self.store, self.catalog.paths())
+            if self.tags is not None:
+                self.tags.retag_all(self.store, self.catalog.paths())
         elif not isinstance(op, Done):
             raise TypeError(f"unknown writer op {op!r}")
+        return ()
 
     def _write(self, records: list[FileRecord], embeddings: np.ndarray) -> None:
         keep = [i for i, r in enumerate(records) if self.rules.root_of(r.path) is not None]
@@ -81,8 +95,8 @@ class Writer:
         self.store.upsert(records, embeddings)
         self.catalog.put(records)
         self.ledger.clear([r.path for r in records])
-        if self.tagging is not None:
-            self.tagging.apply([r.path for r in records], embeddings)
+        if self.tags is not None:
+            self.tags.apply([r.path for r in records], embeddings)
 
     def remove(self, paths: list[str], folders: tuple[str, ...] = ()) -> None:
         """Forget files (and every file under `folders`) that are gone from disk."""
@@ -98,18 +112,19 @@ class Writer:
     def _forget(self, paths: list[str]) -> None:
         self.store.delete(paths)
         self.catalog.remove(paths)
-        if self.tagging is not None:
-            self.tagging.remove(paths)
+        if self.tags is not None:
+            self.tags.remove(paths)
 
-    def move(self, src: str, dest: str, is_dir: bool) -> None:
-        """Re-point records from src to dest, keeping their embeddings."""
+    def move(self, src: str, dest: str, is_dir: bool) -> tuple[str, ...]:
+        """Re-point records from src to dest, keeping their embeddings; returns the destinations that
+        must be looked at again (not the bytes that were embedded, or never indexed)."""
         pairs = (
             [(p, dest + p[len(src) :]) for p in self.catalog.under(src)] if is_dir else [(src, dest)]
         )
         known = [(s, d) for s, d in pairs if self.catalog.get(s) is not None]
         if not is_dir and not known:
-            self._resubmit(dest)  # the source was never indexed (still pending, or failed)
-            return
+            return (dest,)  # the source was never indexed (still pending, or failed)
+        again: list[str] = []
         embeddings = self.store.embeddings([s for s, _ in known])
         records, vectors, stale = [], [], []
         for s, d in known:
@@ -124,7 +139,7 @@ class Writer:
             except OSError:
                 continue  # moved on again already; its own events follow
             if stat.size != old.size:
-                self._resubmit(d)  # not the bytes we embedded
+                again.append(d)  # not the bytes we embedded
                 continue
             root = self.rules.root_of(d) or old.root
             records.append(dataclasses.replace(old, path=d, root=root, mtime_ns=stat.mtime_ns))
@@ -139,6 +154,7 @@ class Writer:
             # failures are re-found by the scan of dest that follows a folder move
             self.ledger.clear([f.path for f in self.ledger.all() if _inside(f.path, (src,))])
         log.info("moved %s -> %s (%d record(s), no re-encoding)", src, dest, len(records))
+        return tuple(again)
 
 
 def _inside(path: str, folders: tuple[str, ...]) -> bool:

@@ -1,4 +1,6 @@
-"""Tagging as the daemon runs it: the tagger's decisions kept in the tag index, in step with the store."""
+"""Tags kept in step with the store: new embeddings tagged as written, removed files forgotten, the whole
+library re-tagged from stored embeddings when the tagging setup changes. `TagSync` is what the index's
+writer knows as its `TagFollower`."""
 
 from __future__ import annotations
 
@@ -9,18 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import TagSettings
 from ..index.store import Store, record_id
+from . import vocabulary
 from .export import Exporter
-from .rule import Tagger
-from .table import TagIndex
+from .rule import Tagger, TextEncoder
+from .table import TagTable
 
 log = logging.getLogger(__name__)
 
 
-class Tagging:
+class TagSync:
     """Tags new embeddings as they are written, forgets removed files, re-tags everything on a new setup."""
 
-    def __init__(self, tagger: Tagger, index: TagIndex, model_id: str) -> None:
+    def __init__(self, tagger: Tagger, index: TagTable, model_id: str) -> None:
         self.tagger = tagger
         self.index = index
         self.exporter = Exporter(tagger.settings)
@@ -28,6 +32,16 @@ class Tagging:
         # everything the stored tags depend on; a change re-tags the library
         self.fingerprint = (f"{model_id}/{tagger.vocabulary.fingerprint()}/"
                             f"{settings.min_probability:g}/{settings.max_tags}")
+
+    @classmethod
+    def open(cls, model: TextEncoder, settings: TagSettings, data_dir: Path) -> TagSync:
+        """The tags of the index in `data_dir` (tags.sqlite), with the vocabulary `settings` make,
+        embedded by `model` (or read from the cache beside them)."""
+        tagger = Tagger.build(model, vocabulary.build(settings), settings, data_dir)
+        return cls(tagger, TagTable(data_dir / "tags.sqlite"), model.model_id)
+
+    def close(self) -> None:
+        self.index.close()
 
     @property
     def current(self) -> bool:

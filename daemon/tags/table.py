@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-class TagIndex:
+class TagTable:
     """path → tags with probabilities, and tag → paths."""
 
     def __init__(self, path: Path) -> None:

@@ -9,13 +9,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from engine_harness import search_store
 from helpers import photosift_cmd, wait_for, write_config
 
 from photosift.daemon.client import Client
 from photosift.daemon.errors import DaemonNotRunning
 from photosift.daemon.index.store import Store
-from photosift.daemon.model import load
-from photosift.daemon.query import search
+from photosift.daemon.model import ClipModel, load
 
 
 def read_status(env: dict[str, Path]) -> dict | None:
@@ -44,7 +44,7 @@ def daemons() -> Iterator[Callable[..., subprocess.Popen]]:
         proc.communicate()
 
 
-def open_store(env: dict[str, Path]) -> tuple[Store, object]:
+def open_store(env: dict[str, Path]) -> tuple[Store, ClipModel]:
     from helpers import SHAPES_MODEL
 
     model = load(str(SHAPES_MODEL), "cpu", env["cache"])
@@ -79,7 +79,7 @@ def test_kill_9_mid_indexing_then_restart_yields_every_file_once(
         records = list(store.records())
         assert store.count() == len(files)
         assert sorted(r.path for r in records) == sorted(str(p) for p in files)  # each exactly once
-        hits = search(model, store, "a yellow star", 5)  # type: ignore[arg-type]
+        hits = search_store(model, store, "a yellow star", 5)
         assert all("yellow-star" in Path(h.record.path).name for h in hits)
     finally:
         store.close()

@@ -11,11 +11,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from engine_harness import CountingModel, indexed_paths, make_engine, settled
+from engine_harness import CountingModel, indexed_paths, make_engine, search_store, settled
 from helpers import wait_for
 
 from photosift.daemon.engine import Engine
-from photosift.daemon.query import search
 
 
 @pytest.fixture
@@ -55,7 +54,7 @@ def test_the_index_follows_the_library(
     assert counting.images_encoded == 5
 
     # text search: blue stars first
-    hits = search(engine.model, engine.store, "a blue star", 5)
+    hits = search_store(engine.model, engine.store, "a blue star", 5)
     assert {Path(h.record.path).name for h in hits[:2]} == {"star1.png", "star2.jpg"}
 
     # modify in place: re-encoded once, with the new content

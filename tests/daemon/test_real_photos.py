@@ -32,7 +32,7 @@ def test_real_photos_decode_and_index(env: dict[str, Path], counting: CountingMo
     engine = make_engine(env, counting, watch=False)
     engine.start(initial_scan=False)
     try:
-        engine.scan(str(library))
+        engine.roots.scan(str(library))
         status = engine.status()
         indexed = indexed_paths(engine)
         records = {Path(r.path).name: r for r in engine.store.records()}

@@ -24,7 +24,7 @@ def engine(env: dict[str, Path], model, make_shape: Callable[..., Path],
            monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
     # Fuzzed classify URLs could name any host; this machine may only talk to itself, so the
     # URL fetch (and only it) is replaced by one that fails like an unreachable host.
-    monkeypatch.setattr("photosift.daemon.query.urllib.request.urlopen", no_network)
+    monkeypatch.setattr("photosift.daemon.searcher.urllib.request.urlopen", no_network)
     for colour, shape in (("red", "circle"), ("blue", "star")):
         make_shape(env["photos"], colour, shape)
     with running_engine(env, CountingModel(model), 2) as engine:

@@ -19,8 +19,8 @@ def run_once(env: dict[str, Path], counting: CountingModel, **overrides: object)
     engine = make_engine(env, counting, watch=False, **overrides)
     engine.start(initial_scan=False)
     try:
-        for root in engine.roots:
-            engine.scan(root)
+        for root in engine.roots.folders:
+            engine.roots.scan(root)
         engine.final_paths = indexed_paths(engine)  # type: ignore[attr-defined]
         engine.final_status = engine.status()  # type: ignore[attr-defined]
     finally:

@@ -18,11 +18,27 @@ from photosift.daemon.index.watcher import Watcher
 
 
 class Sink:
+    """Records what the watcher hands on: a fake of its two real interfaces (the pipeline's `Changes`,
+    the scan queue's `Scans`), so each event's route can be checked alone."""
+
     def __init__(self) -> None:
         self.touched: list[str] = []
         self.ops: list[WriterOp] = []
         self.scans: list[str] = []
         self.roots: list[str] = []
+
+    def touch(self, path: str) -> None:
+        self.touched.append(path)
+
+    def send(self, op: WriterOp) -> bool:
+        self.ops.append(op)
+        return True
+
+    def folder(self, path: str) -> None:
+        self.scans.append(path)
+
+    def root_changed(self, root: str) -> None:
+        self.roots.append(root)
 
 
 @pytest.fixture
@@ -31,7 +47,7 @@ def setup(tmp_path: Path) -> Iterator[tuple[Path, Sink, Watcher]]:
     root.mkdir()
     sink = Sink()
     rules = Rules.build((root,), DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS)
-    watcher = Watcher(rules, sink.touched.append, sink.ops.append, sink.scans.append, sink.roots.append)
+    watcher = Watcher(rules, changes=sink, scans=sink)
     watcher.start()
     assert watcher.watch(str(root))
     yield root, sink, watcher
@@ -83,7 +99,7 @@ def test_watch_limit_is_reported_and_not_fatal(tmp_path: Path, caplog: pytest.Lo
     # so the observer's schedule() raises here exactly what watchdog raises when the limit is hit.
     rules = Rules.build((tmp_path,), DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS)
     sink = Sink()
-    watcher = Watcher(rules, sink.touched.append, sink.ops.append, sink.scans.append, sink.roots.append)
+    watcher = Watcher(rules, changes=sink, scans=sink)
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise OSError(errno.ENOSPC, "inotify watch limit reached")

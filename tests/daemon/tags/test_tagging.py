@@ -125,7 +125,7 @@ def test_tags_through_the_api(env: dict[str, Path], tagged_daemon: Engine, shape
 def test_tags_follow_files_that_change_move_and_go(
     env: dict[str, Path], tagged_daemon: Engine, shapes_library: Path, make_shape: Callable[..., Path]
 ) -> None:
-    index = tagged_daemon.tags
+    index = tagged_daemon.tags.index
     (shapes_library / "red-circle.png").rename(shapes_library / "renamed.png")
     wait_for(lambda: index.tags_of(str(shapes_library / "renamed.png")))
     assert index.tags_of(str(shapes_library / "red-circle.png")) == []
@@ -140,11 +140,11 @@ def test_a_new_vocabulary_re_tags_everything_without_encoding_an_image(
 ) -> None:
     with running_engine(env, CountingModel(model), 16, tagging=shape_tags(*COLOURS)) as first:
         wait_for(lambda: settled(first))
-        assert {t for t, _ in first.tags.tags_of(str(shapes_library / "red-star.png"))} == {"red"}
+        assert {t for t, _ in first.tags.index.tags_of(str(shapes_library / "red-star.png"))} == {"red"}
     counting = CountingModel(model)
     with running_engine(env, counting, 16, tagging=shape_tags(*SHAPES)) as second:
-        wait_for(lambda: settled(second) and second.tagging.current)
-        assert {t for t, _ in second.tags.tags_of(str(shapes_library / "red-star.png"))} == {"star"}
-        assert second.tags.tagged(["star"], every=True) == sorted(str(shapes_library / f"{c}-star.png")
+        wait_for(lambda: settled(second) and second.tags.current)
+        assert {t for t, _ in second.tags.index.tags_of(str(shapes_library / "red-star.png"))} == {"star"}
+        assert second.tags.index.tagged(["star"], every=True) == sorted(str(shapes_library / f"{c}-star.png")
                                                                   for c in COLOURS)
     assert counting.images_encoded == 0

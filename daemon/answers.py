@@ -1,0 +1,97 @@
+"""The shapes of the API's answers, defined once: the daemon builds them, the API declares and checks
+them (FastAPI takes these as response models, so they are in the OpenAPI document), and the client
+returns them to the CLI and the tray as typed results.
+
+TypedDicts cost nothing at run time, so a front end that imports them still starts at once.
+"""
+
+from __future__ import annotations
+
+# pydantic reads TypedDicts from typing_extensions only, before Python 3.12
+from typing_extensions import NotRequired, TypedDict
+
+
+class FolderState(TypedDict):
+    """A watched folder: online or why not, its images, watched by file events or rescanned."""
+
+    path: str
+    state: str
+    indexed: int
+    watched: bool
+    scanning: bool
+
+
+class Progress(TypedDict):
+    """The current burst of work: what finished since the queue was last empty, and that plus what waits."""
+
+    done: int
+    total: int
+
+
+class FailureBrief(TypedDict):
+    path: str
+    reason: str
+
+
+class TaggingState(TypedDict):
+    """The vocabulary's size; `current` is false while the library is re-tagged after a change of setup."""
+
+    vocabulary: int
+    current: bool
+
+
+class Status(TypedDict):
+    """Version, model, device, counts, per-folder state, progress, paused flag, uptime."""
+
+    version: str
+    pid: int
+    model: str
+    model_id: str
+    device: str
+    uptime: float
+    paused: bool
+    indexed: int
+    queued: int
+    progress: Progress
+    scans_pending: int
+    scanning: str | None
+    failed: int
+    failures: list[FailureBrief]  # the first 100
+    offline: int
+    roots: list[FolderState]
+    tagging: TaggingState
+
+
+class Failure(TypedDict):
+    """A file that could not be indexed, why, its size then and when it was tried."""
+
+    path: str
+    reason: str
+    size: int
+    at: float
+
+
+class FileInfo(TypedDict):
+    """What the index knows about one file: its record, or why it is not indexed."""
+
+    path: str
+    indexed: bool
+    root: str | None
+    error: str | None
+    size: NotRequired[int]
+    mtime_ns: NotRequired[int]
+    content_hash: NotRequired[str]
+    width: NotRequired[int]
+    height: NotRequired[int]
+    taken_at: NotRequired[int]
+    model: NotRequired[str]
+
+
+class Paused(TypedDict):
+    paused: bool
+
+
+class Rescan(TypedDict):
+    """The folders queued for a reconcile."""
+
+    scanning: list[str]
