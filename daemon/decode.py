@@ -212,6 +212,7 @@ def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> tuple[
 
     Returns the RGB image and the upright width and height of the full-size original.
     """
+    img: Image.Image
     try:
         img = Image.open(path, formats=FORMATS)
     except UnidentifiedImageError as exc:

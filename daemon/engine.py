@@ -181,8 +181,9 @@ class Engine:
         info: FileInfo = {"path": path, "indexed": record is not None, "root": self.rules.root_of(path),
                           "error": failure.reason if failure else None}
         if record is not None:
-            info.update(size=record.size, mtime_ns=record.mtime_ns, content_hash=record.content_hash,
-                        width=record.width, height=record.height, taken_at=record.taken_at, model=record.model)
+            info.update({"size": record.size, "mtime_ns": record.mtime_ns, "content_hash": record.content_hash,
+                         "width": record.width, "height": record.height, "taken_at": record.taken_at,
+                         "model": record.model})
         return info
 
     def failures(self) -> list[Failure]:

@@ -17,6 +17,7 @@ import urllib.error
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -31,6 +32,10 @@ with warnings.catch_warnings():
     from clip.model import Bottleneck, ResidualAttentionBlock, build_model
 
 log = logging.getLogger(__name__)
+
+# clip.model.CLIP, a torch Module whose towers and weights are read by name; clip ships no type
+# information, and torch's Module.__getattr__ would type every attribute as `Tensor | Module`
+Network = Any
 
 # images per encoder call for background work on a CPU (see ClipModel.encode_images)
 BACKGROUND_CHUNK = 8
@@ -140,7 +145,7 @@ class ClipModel:
     (indexing) image batches even step aside while a query runs (priority.py).
     """
 
-    def __init__(self, network: torch.nn.Module, source: ModelSource, device: str) -> None:
+    def __init__(self, network: Network, source: ModelSource, device: str) -> None:
         self.network = network
         self.priority = Priority()
         self._text_lock = threading.Lock()

@@ -8,4 +8,5 @@ ensure_system_packages
 ensure_venv "[test]"
 ensure_tray_menu
 .venv/bin/ruff check .
+./install/typecheck.sh
 .venv/bin/python -m pytest "$@"

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import subprocess
+import sys
+
+from photosift.daemon.errors import ShellExtError
 
 from .common import ACTION, ACTION_ID, similar_argv
 
@@ -49,6 +52,8 @@ def uninstall_reg_file() -> str:
 
 
 def install(photosift: list[str]) -> None:  # pragma: no cover - Windows only; reg_file is tested everywhere
+    if sys.platform != "win32":
+        raise ShellExtError("the Explorer verb is written into the Windows registry; use `export windows` here")
     import winreg
 
     for key, entries in values(photosift).items():
@@ -58,6 +63,8 @@ def install(photosift: list[str]) -> None:  # pragma: no cover - Windows only; r
 
 
 def uninstall() -> None:  # pragma: no cover - Windows only
+    if sys.platform != "win32":
+        raise ShellExtError("the Explorer verb lives in the Windows registry; there is none to remove here")
     import winreg
 
     for key in reversed(list(values(["photosift"]))):

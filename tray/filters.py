@@ -9,6 +9,7 @@ a result's context menu.
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 import tkinter as tk
 from collections.abc import Callable
@@ -98,7 +99,7 @@ class FilterBar(tk.Frame):
             bg, fg = CHIP_ON if tag in self.chosen_tags else CHIP_OFF
             chip = tk.Label(self.chips, text=tag, bg=bg, fg=fg, padx=8, pady=2, cursor="hand2")
             chip.pack(side="left", padx=2)
-            chip.bind("<Button-1>", lambda _e, t=tag: self.toggle(t))
+            chip.bind("<Button-1>", functools.partial(self._chip_clicked, tag))
             self._chip_labels[tag] = chip
 
     def chip(self, tag: str) -> tk.Label | None:
@@ -106,6 +107,9 @@ class FilterBar(tk.Frame):
         return self._chip_labels.get(tag)
 
     # -- the user's choices -----------------------------------------------------------------------
+
+    def _chip_clicked(self, tag: str, _event: tk.Event[tk.Misc]) -> None:
+        self.toggle(tag)
 
     def toggle(self, tag: str) -> None:
         if tag in self.chosen_tags:

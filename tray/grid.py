@@ -6,6 +6,7 @@ results replaced in the meantime make a late thumbnail a no-op.
 
 from __future__ import annotations
 
+import functools
 import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
@@ -81,16 +82,33 @@ class ResultGrid(tk.Frame):
                                            f"{hit['score']:.3f}")
             caption.pack()
             for widget in (frame, picture, caption):
-                widget.bind("<Button-1>", lambda _e, i=i: self.select(i))
-                widget.bind("<Double-Button-1>", lambda _e, i=i: (self.select(i), self.on_open(i)))
-                # Button-3 is the right button on X11 and Windows; macOS Tk reports it as Button-2
-                for button in ("<Button-3>", "<Button-2>"):
-                    widget.bind(button, lambda e, i=i: (self.select(i), self.on_menu(i, e.x_root, e.y_root)))
+                self._bind_cell(widget, i)
             self.cells.append((frame, picture, caption))
-            self.thumbs.request(hit["path"], lambda path, thumb, error, v=self._version: self.ui.post(
-                self._show_thumb, v, path, thumb, error))
+            self.thumbs.request(hit["path"], functools.partial(self._thumb_made, self._version))
         self.canvas.yview_moveto(0)
         self._highlight()
+
+    def _bind_cell(self, widget: tk.Misc, index: int) -> None:
+        def clicked(_event: tk.Event[tk.Misc]) -> None:
+            self.select(index)
+
+        def double_clicked(_event: tk.Event[tk.Misc]) -> None:
+            self.select(index)
+            self.on_open(index)
+
+        def right_clicked(event: tk.Event[tk.Misc]) -> None:
+            self.select(index)
+            self.on_menu(index, event.x_root, event.y_root)
+
+        widget.bind("<Button-1>", clicked)
+        widget.bind("<Double-Button-1>", double_clicked)
+        # Button-3 is the right button on X11 and Windows; macOS Tk reports it as Button-2
+        for button in ("<Button-3>", "<Button-2>"):
+            widget.bind(button, right_clicked)
+
+    def _thumb_made(self, version: int, path: str, thumb: Path | None, error: str | None) -> None:
+        # on a thumbnail worker: the grid is the Tk thread's
+        self.ui.post(self._show_thumb, version, path, thumb, error)
 
     def _show_thumb(self, version: int, path: str, thumb: Path | None, error: str | None) -> None:
         if version != self._version:

@@ -6,6 +6,7 @@ UI thread); choosing one filters the results by it.
 
 from __future__ import annotations
 
+import functools
 import tkinter as tk
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -54,7 +55,8 @@ class ResultMenu:
         if menu is None or path != self.path or not menu.winfo_exists():
             return  # the menu closed, or opened on another file, while the daemon answered
         last = menu.index("end")
-        menu.delete(last)
+        if last is not None:  # the waiting line
+            menu.delete(last)
         if error is not None:
             menu.add_command(label=f"Tags: {error}", state="disabled")
             return
@@ -63,7 +65,7 @@ class ResultMenu:
             menu.add_command(label="Tags: none", state="disabled")
         for tag in tags:
             menu.add_command(label=f"Tag: {tag['tag']} ({tag['probability']:.0%}) — show only these",
-                             command=lambda t=tag["tag"]: self.actions.filter_by_tag(t))
+                             command=functools.partial(self.actions.filter_by_tag, tag["tag"]))
 
     def labels(self) -> list[str]:
         """The entries' labels, as a person reads the menu (separators as "—")."""

@@ -85,7 +85,7 @@ def peer_uid(sock: socket.socket) -> int | None:
         _pid, uid, _gid = struct.unpack("3i", creds)
         return uid
     if hasattr(os, "getpeereid"):  # pragma: no cover - BSD and macOS
-        return os.getpeereid(sock.fileno())[0]  # type: ignore[attr-defined]
+        return os.getpeereid(sock.fileno())[0]
     return None  # pragma: no cover
 
 

@@ -18,26 +18,10 @@ from .. import folders, paths
 from ..client import Client
 from ..config import Config
 from ..errors import DaemonNotRunning
-from ..progress import Progress, duration
-from .queries import print_json
+from ..progress import Progress
+from .output import print_change, print_json, print_status
 
 WATCH_SECONDS = 0.5
-
-
-def print_status(status: dict[str, Any]) -> None:
-    print(f"daemon:  running (pid {status['pid']}, up {duration(status['uptime'])})"
-          + ("  PAUSED" if status["paused"] else ""))
-    print(f"model:   {status['model']} on {status['device']}")
-    print(f"indexed: {status['indexed']}")
-    done, total = status["progress"]["done"], status["progress"]["total"]
-    print(f"queued:  {status['queued']}" + (f"  ({done} of {total} done)" if total else ""))
-    print(f"failed:  {status['failed']}" + ("  (`photosift errors` lists them)" if status["failed"] else ""))
-    for root in status["roots"]:
-        state = root["state"]
-        marks = "" if state == "online" else f"  OFFLINE ({state})"
-        marks += "  scanning" if root["scanning"] else ""
-        marks += "" if root["watched"] or state != "online" else "  (not watched: rescanned periodically)"
-        print(f"folder:  {root['path']} ({root['indexed']} indexed){marks}")
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
@@ -128,7 +112,7 @@ def _folders(args: argparse.Namespace, client: Client) -> int:
             print(f"{root['path']}  ({root['indexed']} indexed){state}")
         return 0
     change = client.add_folder(args.path) if args.action == "add" else client.remove_folder(args.path)
-    _print_change(change, args.json, "the daemon is indexing it now" if args.action == "add"
+    print_change(change, args.json, "the daemon is indexing it now" if args.action == "add"
                   else "its images are leaving the index")
     return 0
 
@@ -143,22 +127,9 @@ def _folders_offline(args: argparse.Namespace, config: Config) -> int:
         return 0
     change = (folders.plan_add if args.action == "add" else folders.plan_remove)(current, args.path)
     folders.save(paths.config_file(), change)
-    _print_change(change, args.json, "saved in the config; the daemon is not running, and will "
+    print_change(change, args.json, "saved in the config; the daemon is not running, and will "
                   + ("index it" if args.action == "add" else "forget its images") + " when it starts")
     return 0
-
-
-def _print_change(change: dict[str, Any] | folders.Change, as_json: bool, note: str) -> None:
-    if isinstance(change, folders.Change):
-        change = {"folders": list(change.folders), "added": list(change.added), "removed": list(change.removed)}
-    if as_json:
-        print_json(change)
-        return
-    for folder in change["added"]:
-        print(f"watching {folder}")
-    for folder in change["removed"]:
-        print(f"no longer watching {folder}" + (" on its own (the new folder contains it)" if change["added"] else ""))
-    print(f"({note})")
 
 
 def add_parsers(sub: Any) -> None:

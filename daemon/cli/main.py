@@ -19,7 +19,7 @@ from .. import __version__, paths
 from ..config import Config, load
 from ..errors import PhotosiftError
 from . import control, desktop, queries, tags
-from .queries import print_json
+from .output import print_json
 
 # The engine, the model and the store pull in torch and Chroma (seconds of start-up);
 # commands that only ask the daemon must start instantly, so those are imported where used.

@@ -8,44 +8,13 @@ commands start in a fraction of a second.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from typing import Any
+from typing import Any, Literal
 
 from ..client import Client
 from ..config import Config
-
-
-def print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2)
-    sys.stdout.write("\n")
-
-
-def print_hits(hits: list[dict[str, Any]], as_json: bool) -> None:
-    """Ranked results as a numbered list (or JSON)."""
-    if as_json:
-        print_json(hits)
-        return
-    if not hits:
-        print("no results")
-    for rank, hit in enumerate(hits, 1):
-        print(f"{rank:3d}. {hit['score']:6.3f}  {hit['path']}")
-
-
-def print_labels(labels: list[dict[str, Any]], as_json: bool) -> None:
-    """Classification probabilities as a table with bars (or JSON)."""
-    if as_json:
-        print_json(labels)
-        return
-    width = max(len(lab["label"]) for lab in labels)
-    best = max(labels, key=lambda lab: lab["probability"])
-    print(f"{'label':<{width}}  probability")
-    print(f"{'-' * width}  {'-' * 31}")
-    for lab in labels:
-        bar = "█" * round(lab["probability"] * 20)
-        mark = "  ◀" if lab is best else ""
-        print(f"{lab['label']:<{width}}  {lab['probability']:7.2%} {bar}{mark}")
+from .output import print_hits, print_labels
 
 
 def search_terms(args: argparse.Namespace) -> list[Any]:
@@ -65,7 +34,8 @@ def filters(args: argparse.Namespace) -> dict[str, Any]:
             "taken_before": args.before, "tags": args.tag or None}
 
 
-def in_window(args: argparse.Namespace, config: Config, mode: str, text: str = "", files: tuple[str, ...] = ()) -> int:
+def in_window(args: argparse.Namespace, config: Config, mode: Literal["search", "similar"], text: str = "",
+              files: tuple[str, ...] = ()) -> int:
     """Show the query in the search window (the open one, else a new one, until it is closed)."""
     if any(filters(args).values()) or getattr(args, "exclude", None) or getattr(args, "image", None):
         print("with --gui, give only the words or files; set filters in the window", file=sys.stderr)

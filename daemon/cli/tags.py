@@ -9,7 +9,7 @@ from typing import Any
 
 from ..client import Client
 from ..config import Config
-from .queries import print_json
+from .output import print_explain, print_json
 
 
 def cmd_tags(args: argparse.Namespace, config: Config) -> int:
@@ -41,7 +41,7 @@ def cmd_tags(args: argparse.Namespace, config: Config) -> int:
             if args.json:
                 print_json(explained)
             for answer in [] if args.json else explained:
-                _print_explain(answer)
+                print_explain(answer)
             return 0
         answers = [client.tags(os.path.abspath(path)) for path in args.target]
     if args.json:
@@ -51,17 +51,6 @@ def cmd_tags(args: argparse.Namespace, config: Config) -> int:
         note = "" if answer["indexed"] else "  [not indexed: decided now]"
         print(f"{answer['path']}: {tags}{note}")
     return 0
-
-
-def _print_explain(answer: dict[str, Any]) -> None:
-    rule = answer["rule"]
-    print(f"{answer['path']}")
-    print(f"  rule: softmax over {rule['vocabulary']} tags of cosine × {rule['logit_scale']:g}; "
-          f"tags with probability ≥ {rule['min_probability']:g}, at most {rule['max_tags']}")
-    print(f"  {'tag':<28} {'cosine':>7} {'probability':>12}")
-    for score in answer["scores"]:
-        mark = "  ◀ tagged" if score["chosen"] else ""
-        print(f"  {score['tag']:<28} {score['cosine']:7.3f} {score['probability']:12.2%}{mark}")
 
 
 def cmd_tagged(args: argparse.Namespace, config: Config) -> int:

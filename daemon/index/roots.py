@@ -21,6 +21,7 @@ from typing import Protocol
 from .. import folders
 from ..answers import FolderState
 from ..errors import ConfigError, RequestError
+from ..folders import Change
 from . import reconcile
 from .catalog import Catalog
 from .ledger import Ledger
@@ -265,7 +266,7 @@ class Roots:
 
     # -- changing the list -------------------------------------------------------------------------
 
-    def add(self, folder: str) -> folders.Change:
+    def add(self, folder: str) -> Change:
         """Watch one more folder from now on (saved to the config file first), and index it."""
         with self._lock:
             change = folders.plan_add(self.folders, folder)
@@ -277,7 +278,7 @@ class Roots:
         self._check(schedule=True)  # watches and scans the new folder
         return change
 
-    def remove(self, folder: str) -> folders.Change:
+    def remove(self, folder: str) -> Change:
         """Stop watching a folder (saved to the config file first) and forget its images."""
         with self._lock:
             change = folders.plan_remove(self.folders, folder)
@@ -290,7 +291,7 @@ class Roots:
         log.info("stopped watching %s; its images leave the index", ", ".join(change.removed))
         return change
 
-    def _save(self, change: folders.Change) -> None:
+    def _save(self, change: Change) -> None:
         try:
             folders.save(self.config_path, change)
         except ConfigError as exc:

@@ -33,8 +33,12 @@ PROMPT_BATCH = 64
 
 
 class TextEncoder(Protocol):
-    model_id: str
+    """What embedding a vocabulary needs from a model (model.py's ClipModel)."""
+
     logit_scale: float
+
+    @property
+    def model_id(self) -> str: ...
 
     def encode_texts(self, texts: list[str]) -> np.ndarray: ...
 

@@ -1,0 +1,131 @@
+"""The pipeline's stages and the writer run inline, one call at a time, on a real temp store with the tiny CLIP:
+the cheap layer under the threaded engine tests, where a regression in one stage shows by itself."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from photosift.daemon.config import DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS
+from photosift.daemon.decode import Decoded, Limits
+from photosift.daemon.index.catalog import Catalog
+from photosift.daemon.index.ledger import Ledger
+from photosift.daemon.index.messages import Done, Encoded, Failed, Move, Remove, Reuse
+from photosift.daemon.index.pipeline import Stages
+from photosift.daemon.index.scan import Rules
+from photosift.daemon.index.store import Store
+from photosift.daemon.index.writer import Writer
+
+
+class Tags:
+    """Records what the writer tells tagging: a fake of the real `TagFollower` interface."""
+
+    def __init__(self) -> None:
+        self.applied: list[str] = []
+        self.removed: list[str] = []
+
+    def apply(self, paths: Sequence[str], embeddings: np.ndarray) -> None:
+        assert len(paths) == len(embeddings)
+        self.applied += paths
+
+    def remove(self, paths: Sequence[str]) -> None:
+        self.removed += paths
+
+    def retag_all(self, store: Store, paths: Iterable[str]) -> int:
+        return 0
+
+
+class Parts:
+    def __init__(self, root: Path, model, data: Path) -> None:
+        self.root = root
+        self.embed_dim = model.embed_dim
+        self.store = Store.open("", data, model.model_id, model.embed_dim)
+        self.catalog = Catalog()
+        self.ledger = Ledger(data / "failures.sqlite")
+        self.rules = Rules.build((root,), DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS)
+        self.tags = Tags()
+        self.stages = Stages(model, self.store, self.catalog, self.ledger, self.rules, Limits())
+        self.writer = Writer(self.store, self.catalog, self.ledger, self.rules, self.tags)
+
+    def index(self, path: Path) -> None:
+        """examine → encode → write, inline."""
+        decoded = self.stages.examine(str(path))
+        assert isinstance(decoded, Decoded)
+        assert self.writer.apply(self.stages.encode([decoded])) == ()
+
+
+@pytest.fixture
+def parts(tmp_path: Path, model) -> Iterator[Parts]:
+    root = tmp_path / "photos"
+    root.mkdir()
+    p = Parts(root, model, tmp_path / "data")
+    yield p
+    p.ledger.close()
+    p.store.close()
+
+
+def test_a_new_image_is_decoded_encoded_and_written_then_left_alone(
+    parts: Parts, make_shape: Callable[..., Path]
+) -> None:
+    image = make_shape(parts.root, "blue", "star")
+    decoded = parts.stages.examine(str(image))
+    assert isinstance(decoded, Decoded) and decoded.pixels.shape[0] == 3
+    encoded = parts.stages.encode([decoded])
+    assert isinstance(encoded, Encoded) and encoded.embeddings.shape == (1, parts.embed_dim)
+    assert np.isclose(np.linalg.norm(encoded.embeddings[0]), 1.0, atol=1e-4)
+    assert encoded.items[0][1] == str(parts.root)  # its root travels with it
+    assert parts.writer.apply(encoded) == ()
+    assert parts.catalog.get(str(image)) is not None and parts.store.get(str(image)) is not None
+    assert parts.tags.applied == [str(image)]
+    assert parts.stages.examine(str(image)) == Done(str(image))  # unchanged: nothing to do
+
+
+def test_a_copy_reuses_the_stored_embedding(parts: Parts, make_shape: Callable[..., Path]) -> None:
+    original = make_shape(parts.root, "red", "circle")
+    parts.index(original)
+    copy = parts.root / "copy of red circle.png"
+    shutil.copyfile(original, copy)
+    reused = parts.stages.examine(str(copy))
+    assert isinstance(reused, Reuse) and reused.record.path == str(copy)
+    parts.writer.apply(reused)
+    stored = parts.store.embeddings([str(original), str(copy)])
+    assert np.allclose(stored[str(original)], stored[str(copy)])
+
+
+def test_a_broken_file_is_recorded_with_its_reason_and_not_retried(parts: Parts) -> None:
+    broken = parts.root / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 this is not really a JPEG")
+    failed = parts.stages.examine(str(broken))
+    assert isinstance(failed, Failed) and "corrupt or truncated" in failed.reason
+    parts.writer.apply(failed)
+    assert [f.path for f in parts.ledger.all()] == [str(broken)]
+    assert parts.stages.examine(str(broken)) == Done(str(broken))  # the same bytes fail the same way
+
+
+def test_moves_and_removals_keep_the_store_the_catalog_and_the_tags_together(
+    parts: Parts, make_shape: Callable[..., Path]
+) -> None:
+    image = make_shape(parts.root, "green", "square")
+    parts.index(image)
+    moved = parts.root / "sub" / "square.png"
+    moved.parent.mkdir()
+    image.rename(moved)
+    assert parts.writer.apply(Move(str(image), str(moved), False)) == ()
+    assert parts.catalog.get(str(image)) is None and parts.store.get(str(moved)) is not None
+    # a file whose source was never indexed has to be looked at as a new one, once it settles
+    stranger = make_shape(parts.root, "yellow", "star")
+    assert parts.writer.apply(Move(str(parts.root / "elsewhere.png"), str(stranger), False)) == (str(stranger),)
+    parts.writer.apply(Remove((str(moved),)))
+    assert parts.catalog.get(str(moved)) is None and parts.store.get(str(moved)) is None
+    assert parts.tags.removed == [str(image), str(moved)]
+
+
+def test_a_path_outside_the_roots_or_gone_needs_nothing(parts: Parts, tmp_path: Path,
+                                                       make_shape: Callable[..., Path]) -> None:
+    outside = make_shape(tmp_path / "elsewhere", "red", "star")
+    assert parts.stages.examine(str(outside)) == Done(str(outside))
+    assert parts.stages.examine(str(parts.root / "gone.png")) == Done(str(parts.root / "gone.png"))
