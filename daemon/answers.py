@@ -87,6 +87,29 @@ class FileInfo(TypedDict):
     model: NotRequired[str]
 
 
+class FolderChange(TypedDict):
+    """The watched folders after a change; `removed` on an add lists folders the new one contains."""
+
+    folders: list[str]
+    added: list[str]
+    removed: list[str]
+
+
+class Hit(TypedDict):
+    """One search result; `taken_at` is ISO 8601 (the API's schemas.Hit sends a datetime)."""
+
+    path: str
+    score: float
+    taken_at: str
+    width: int
+    height: int
+
+
+class Label(TypedDict):
+    label: str
+    probability: float
+
+
 class Paused(TypedDict):
     paused: bool
 

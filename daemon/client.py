@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .answers import Failure, FileInfo, FolderChange, FolderState, Hit, Label, Paused, Rescan, Status
 from .api.loopback import USE_LOOPBACK, read_endpoint
 from .errors import ApiError, DaemonNotRunning, EndpointError, PhotosiftError
 
@@ -70,44 +71,44 @@ class Client:
                 raise ApiError(response.status_code, "http_error", response.text[:200]) from None
         return response.json()
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> Status:
         return self._call("GET", "/v1/status")
 
-    def search(self, query: str | list[Any], k: int = 20, **filters: Any) -> list[dict[str, Any]]:
+    def search(self, query: str | list[Any], k: int = 20, **filters: Any) -> list[Hit]:
         """Ranked images for a query; filters: folder, taken_after, taken_before (ISO dates), tags."""
         return self._call("POST", "/v1/search", json={"query": query, "k": k, **_filters(filters)})
 
-    def similar(self, paths: list[str], k: int = 20, **filters: Any) -> list[dict[str, Any]]:
+    def similar(self, paths: list[str], k: int = 20, **filters: Any) -> list[Hit]:
         """Images like all of `paths` (which are left out), with the same filters as `search`."""
         return self._call("POST", "/v1/similar", json={"paths": paths, "k": k, **_filters(filters)})
 
-    def classify(self, labels: list[str], path: str | None = None, url: str | None = None) -> list[dict[str, Any]]:
+    def classify(self, labels: list[str], path: str | None = None, url: str | None = None) -> list[Label]:
         body: dict[str, Any] = {"labels": labels}
         body.update({"path": path} if path is not None else {"url": url})
         return self._call("POST", "/v1/classify", json=body)
 
-    def file(self, path: str) -> dict[str, Any]:
+    def file(self, path: str) -> FileInfo:
         return self._call("GET", "/v1/files", params={"path": path})
 
-    def errors(self) -> list[dict[str, Any]]:
+    def errors(self) -> list[Failure]:
         return self._call("GET", "/v1/errors")
 
-    def pause(self) -> dict[str, Any]:
+    def pause(self) -> Paused:
         return self._call("POST", "/v1/pause")
 
-    def resume(self) -> dict[str, Any]:
+    def resume(self) -> Paused:
         return self._call("POST", "/v1/resume")
 
-    def rescan(self, path: str | None = None) -> dict[str, Any]:
+    def rescan(self, path: str | None = None) -> Rescan:
         return self._call("POST", "/v1/rescan", json={"path": path} if path else None)
 
-    def folders(self) -> list[dict[str, Any]]:
+    def folders(self) -> list[FolderState]:
         return self._call("GET", "/v1/folders")
 
-    def add_folder(self, path: str) -> dict[str, Any]:
+    def add_folder(self, path: str) -> FolderChange:
         return self._call("POST", "/v1/folders", json={"path": path})
 
-    def remove_folder(self, path: str) -> dict[str, Any]:
+    def remove_folder(self, path: str) -> FolderChange:
         return self._call("DELETE", "/v1/folders", params={"path": path})
 
     def tags(self, path: str) -> dict[str, Any]:

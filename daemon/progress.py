@@ -10,6 +10,8 @@ import time
 from collections import deque
 from typing import Any
 
+from .answers import Status
+
 BAR_WIDTH = 24
 RATE_WINDOW_SECONDS = 15.0
 
@@ -32,7 +34,7 @@ class Progress:
         (t0, d0), (t1, d1) = self._samples[0], self._samples[-1]
         return (d1 - d0) / (t1 - t0) if t1 > t0 else 0.0
 
-    def line(self, status: dict[str, Any]) -> str:
+    def line(self, status: Status) -> str:
         done, total = status["progress"]["done"], status["progress"]["total"]
         rate = self.rate(done)
         counts = f"{status['indexed']:,} indexed, {status['failed']:,} failed"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.daemon import paths
+from photosift.daemon.answers import Status
 from photosift.daemon.client import Client
 from photosift.daemon.config import Config
 from photosift.daemon.errors import DaemonNotRunning, DisplayError, PhotosiftError
@@ -75,7 +76,7 @@ class TrayApp:
         self.gui = gui
         self.reader = Reader()
         self.look = down()
-        self.status: dict[str, Any] | None = None
+        self.status: Status | None = None
         self.actions = Actions(config_path, gui, changed=self.poke, errors_seen=self.reader.errors_seen)
         self._pystray = load_pystray()
         self.icon = self._pystray.Icon("photosift", icons.draw(self.look), self.look.title, menu=self._menu())
@@ -161,7 +162,7 @@ class TrayApp:
             # here means a stop never races an update (with the xorg backend that left its loop running)
             self.icon.stop()
 
-    def _show(self, look: Look, status: dict[str, Any] | None) -> None:
+    def _show(self, look: Look, status: Status | None) -> None:
         was_up, self.status = self.status is not None, status
         if look != self.look:
             if (look.state, round(look.fraction, 2)) != (self.look.state, round(self.look.fraction, 2)):

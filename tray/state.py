@@ -9,8 +9,9 @@ is offline, or files failed since the user last looked at the errors.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
+from photosift.daemon.answers import Status
 from photosift.daemon.progress import Progress, duration
 
 State = Literal["idle", "indexing", "paused", "down", "error"]
@@ -41,7 +42,7 @@ class Reader:
         self.seen_failures = 0
         self.failed = 0
 
-    def look(self, status: dict[str, Any]) -> Look:
+    def look(self, status: Status) -> Look:
         self.failed = status["failed"]
         self.seen_failures = min(self.seen_failures, self.failed)  # failures can be retried away
         done, total = status["progress"]["done"], status["progress"]["total"]

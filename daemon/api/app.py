@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from .. import __version__
-from ..answers import Failure, FileInfo, FolderState, Paused, Rescan, Status
+from ..answers import Failure, FileInfo, FolderChange, FolderState, Paused, Rescan, Status
 from ..errors import RequestError
 from ..folders import Change
 from ..index.roots import Roots
@@ -25,7 +25,6 @@ from .schemas import (
     ErrorResponse,
     ExportRequest,
     Filtered,
-    FolderChange,
     FolderRequest,
     Hit,
     ImageTerm,
@@ -236,4 +235,4 @@ def _absolute(path: str) -> str:
 
 
 def _change(change: Change) -> FolderChange:
-    return FolderChange(folders=list(change.folders), added=list(change.added), removed=list(change.removed))
+    return {"folders": list(change.folders), "added": list(change.added), "removed": list(change.removed)}

@@ -94,14 +94,7 @@ class FolderRequest(Strict):
     path: PathText
 
 
-class FolderChange(BaseModel):
-    """The watched folders after a change; `removed` on an add lists folders the new one contains."""
-
-    folders: list[str]
-    added: list[str]
-    removed: list[str]
-
-
+# the client reads these two as answers.Hit and answers.Label (taken_at arrives as ISO 8601 text there)
 class Hit(BaseModel):
     path: str
     score: float

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from .. import folders
+from ..answers import FolderChange, Hit, Label, Status
 from ..progress import duration
 
 
@@ -15,7 +16,7 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def print_hits(hits: list[dict[str, Any]], as_json: bool) -> None:
+def print_hits(hits: list[Hit], as_json: bool) -> None:
     """Ranked results as a numbered list (or JSON)."""
     if as_json:
         print_json(hits)
@@ -26,7 +27,7 @@ def print_hits(hits: list[dict[str, Any]], as_json: bool) -> None:
         print(f"{rank:3d}. {hit['score']:6.3f}  {hit['path']}")
 
 
-def print_labels(labels: list[dict[str, Any]], as_json: bool) -> None:
+def print_labels(labels: list[Label], as_json: bool) -> None:
     """Classification probabilities as a table with bars (or JSON)."""
     if as_json:
         print_json(labels)
@@ -41,7 +42,7 @@ def print_labels(labels: list[dict[str, Any]], as_json: bool) -> None:
         print(f"{lab['label']:<{width}}  {lab['probability']:7.2%} {bar}{mark}")
 
 
-def print_status(status: dict[str, Any]) -> None:
+def print_status(status: Status) -> None:
     print(f"daemon:  running (pid {status['pid']}, up {duration(status['uptime'])})"
           + ("  PAUSED" if status["paused"] else ""))
     print(f"model:   {status['model']} on {status['device']}")
@@ -57,7 +58,7 @@ def print_status(status: dict[str, Any]) -> None:
         print(f"folder:  {root['path']} ({root['indexed']} indexed){marks}")
 
 
-def print_change(change: dict[str, Any] | folders.Change, as_json: bool, note: str) -> None:
+def print_change(change: FolderChange | folders.Change, as_json: bool, note: str) -> None:
     if isinstance(change, folders.Change):
         change = {"folders": list(change.folders), "added": list(change.added), "removed": list(change.removed)}
     if as_json:

@@ -225,3 +225,13 @@ def test_search_answers_correctly_while_indexing(env: dict[str, Path], client: C
             break
     assert seen_busy, "the searches should have overlapped with indexing"
     wait_for(lambda: client.status()["indexed"] == 56, 120)
+
+
+def test_the_clients_hits_and_labels_have_the_apis_shape() -> None:
+    # every other answer is one TypedDict (daemon/answers.py) for both sides; these two are defined twice
+    # because the API sends `taken_at` from a datetime, so this holds the two definitions together
+    from photosift.daemon import answers
+    from photosift.daemon.api import schemas
+
+    for client_side, api_side in ((answers.Hit, schemas.Hit), (answers.Label, schemas.Label)):
+        assert set(client_side.__annotations__) == set(api_side.model_fields)
