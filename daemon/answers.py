@@ -110,6 +110,56 @@ class Label(TypedDict):
     probability: float
 
 
+class TagScore(TypedDict):
+    tag: str
+    probability: float
+
+
+class FileTags(TypedDict):
+    """A file's tags, best first; a file that is not indexed is tagged on the fly (`indexed` false)."""
+
+    path: str
+    indexed: bool
+    tags: list[TagScore]
+
+
+class VocabularyEntry(TypedDict):
+    """A tag of the vocabulary and how many indexed files carry it."""
+
+    tag: str
+    count: int
+
+
+class ExplainRule(TypedDict):
+    min_probability: float
+    max_tags: int
+    logit_scale: float
+    vocabulary: int
+
+
+class ExplainScore(TypedDict):
+    tag: str
+    cosine: float
+    probability: float
+    chosen: bool
+
+
+class Explanation(TypedDict):
+    """The scores behind a file's tags: the best tags by probability, and the rule's knobs."""
+
+    path: str
+    rule: ExplainRule
+    scores: list[ExplainScore]
+
+
+class ExportResult(TypedDict):
+    """What writing (or unwriting) tags changed, or would change with `dry_run`."""
+
+    files: int
+    dry_run: bool
+    changes: list[str]
+
+
 class Paused(TypedDict):
     paused: bool
 

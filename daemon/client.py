@@ -9,7 +9,21 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .answers import Failure, FileInfo, FolderChange, FolderState, Hit, Label, Paused, Rescan, Status
+from .answers import (
+    Explanation,
+    ExportResult,
+    Failure,
+    FileInfo,
+    FileTags,
+    FolderChange,
+    FolderState,
+    Hit,
+    Label,
+    Paused,
+    Rescan,
+    Status,
+    VocabularyEntry,
+)
 from .api.loopback import USE_LOOPBACK, read_endpoint
 from .errors import ApiError, DaemonNotRunning, EndpointError, PhotosiftError
 
@@ -111,19 +125,19 @@ class Client:
     def remove_folder(self, path: str) -> FolderChange:
         return self._call("DELETE", "/v1/folders", params={"path": path})
 
-    def tags(self, path: str) -> dict[str, Any]:
+    def tags(self, path: str) -> FileTags:
         return self._call("GET", "/v1/tags", params={"path": path})
 
-    def vocabulary(self) -> list[dict[str, Any]]:
+    def vocabulary(self) -> list[VocabularyEntry]:
         return self._call("GET", "/v1/tags")
 
-    def explain(self, path: str) -> dict[str, Any]:
+    def explain(self, path: str) -> Explanation:
         return self._call("GET", "/v1/tags/explain", params={"path": path})
 
     def tagged(self, tags: list[str], mode: str = "all") -> list[str]:
         return self._call("POST", "/v1/tagged", json={"tags": tags, "mode": mode})
 
-    def export(self, path: str | None = None, unwrite: bool = False, dry_run: bool = False) -> dict[str, Any]:
+    def export(self, path: str | None = None, unwrite: bool = False, dry_run: bool = False) -> ExportResult:
         body: dict[str, Any] = {"dry_run": dry_run}
         if path is not None:
             body["path"] = path

@@ -13,7 +13,19 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from .. import __version__
-from ..answers import Failure, FileInfo, FolderChange, FolderState, Paused, Rescan, Status
+from ..answers import (
+    Explanation,
+    ExportResult,
+    Failure,
+    FileInfo,
+    FileTags,
+    FolderChange,
+    FolderState,
+    Paused,
+    Rescan,
+    Status,
+    VocabularyEntry,
+)
 from ..errors import RequestError
 from ..folders import Change
 from ..index.roots import Roots
@@ -28,7 +40,6 @@ from .schemas import (
     FolderRequest,
     Hit,
     ImageTerm,
-    Json,
     Label,
     RescanRequest,
     SearchRequest,
@@ -183,12 +194,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         return {"scanning": daemon.roots.rescan(req.path if req else None)}
 
     @app.get("/v1/tags")
-    def tags(path: PathQuery | None = None) -> Json | list[Json]:
+    def tags(path: PathQuery | None = None) -> FileTags | list[VocabularyEntry]:
         """Without `path`: the vocabulary with how many files carry each tag. With it: that file's tags."""
         return daemon.tag_queries.vocabulary() if path is None else daemon.tag_queries.tags_of(path)
 
     @app.get("/v1/tags/explain")
-    def explain(path: PathQuery) -> Json:
+    def explain(path: PathQuery) -> Explanation:
         """The scores behind a file's tags: the best tags by probability, and the rule's knobs."""
         return daemon.tag_queries.explain(path)
 
@@ -198,13 +209,13 @@ def create_app(daemon: Daemon) -> FastAPI:
         return daemon.tag_queries.tagged(req.tags, every=req.mode == "all")
 
     @app.post("/v1/tags/write")
-    def write_tags(req: ExportRequest | None = None) -> Json:
+    def write_tags(req: ExportRequest | None = None) -> ExportResult:
         """Write tags into XMP sidecars and/or extended attributes, as [tagging] enables them."""
         req = req or ExportRequest()
         return daemon.tag_queries.export(req.path, unwrite=False, dry_run=req.dry_run)
 
     @app.post("/v1/tags/unwrite")
-    def unwrite_tags(req: ExportRequest | None = None) -> Json:
+    def unwrite_tags(req: ExportRequest | None = None) -> ExportResult:
         """Remove exactly what photosift wrote into sidecars and extended attributes, nothing else."""
         req = req or ExportRequest()
         return daemon.tag_queries.export(req.path, unwrite=True, dry_run=req.dry_run)

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from .. import folders
-from ..answers import FolderChange, Hit, Label, Status
+from ..answers import Explanation, FolderChange, Hit, Label, Status
 from ..progress import duration
 
 
@@ -71,7 +71,7 @@ def print_change(change: FolderChange | folders.Change, as_json: bool, note: str
     print(f"({note})")
 
 
-def print_explain(answer: dict[str, Any]) -> None:
+def print_explain(answer: Explanation) -> None:
     rule = answer["rule"]
     print(f"{answer['path']}")
     print(f"  rule: softmax over {rule['vocabulary']} tags of cosine × {rule['logit_scale']:g}; "

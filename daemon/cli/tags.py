@@ -24,14 +24,14 @@ def cmd_tags(args: argparse.Namespace, config: Config) -> int:
             return 0
         if first in ("write", "unwrite") and len(rest) <= 1:
             path = os.path.abspath(rest[0]) if rest else None
-            answer = client.export(path, unwrite=first == "unwrite", dry_run=args.dry_run)
+            result = client.export(path, unwrite=first == "unwrite", dry_run=args.dry_run)
             if args.json:
-                print_json(answer)
+                print_json(result)
                 return 0
-            for change in answer["changes"]:
+            for change in result["changes"]:
                 print(change)
             verb = "would change" if args.dry_run else "changed"
-            print(f"{len(answer['changes'])} {verb} ({answer['files']} indexed images looked at)")
+            print(f"{len(result['changes'])} {verb} ({result['files']} indexed images looked at)")
             return 0
         if first == "explain":
             if not rest:
@@ -40,8 +40,8 @@ def cmd_tags(args: argparse.Namespace, config: Config) -> int:
             explained = [client.explain(os.path.abspath(path)) for path in rest]
             if args.json:
                 print_json(explained)
-            for answer in [] if args.json else explained:
-                print_explain(answer)
+            for explanation in [] if args.json else explained:
+                print_explain(explanation)
             return 0
         answers = [client.tags(os.path.abspath(path)) for path in args.target]
     if args.json:

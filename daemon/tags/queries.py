@@ -6,10 +6,10 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
+from ..answers import Explanation, ExportResult, FileTags, VocabularyEntry
 from ..errors import RequestError
 from ..index.catalog import Catalog
 from ..priority import Priority
@@ -43,7 +43,7 @@ class TagQueries:
         self.check(tags)
         return self.sync.index.tagged(tags, every)
 
-    def tags_of(self, path: str) -> dict[str, Any]:
+    def tags_of(self, path: str) -> FileTags:
         """A file's tags: stored ones if it is indexed, else decided now from a fresh embedding."""
         real = os.path.realpath(path)
         if self.catalog.get(real) is not None:
@@ -53,7 +53,7 @@ class TagQueries:
             decided = self.sync.tagger.decide(self.embed_image(real)[None, :])[0]
         return {"path": real, "indexed": False, "tags": [{"tag": t, "probability": round(p, 6)} for t, p in decided]}
 
-    def explain(self, path: str, limit: int = 20) -> dict[str, Any]:
+    def explain(self, path: str, limit: int = 20) -> Explanation:
         """The scores behind a file's tags: the best `limit` tags with cosine and probability."""
         tagger = self.sync.tagger
         with self.priority.query():
@@ -68,12 +68,12 @@ class TagQueries:
                         "chosen": sc.tag in chosen} for sc in tagger.explain(embedding, limit)],
         }
 
-    def vocabulary(self) -> list[dict[str, Any]]:
+    def vocabulary(self) -> list[VocabularyEntry]:
         """Every tag with how many indexed files carry it."""
         counts = self.sync.index.counts()
         return [{"tag": name, "count": counts.get(name, 0)} for name in self.sync.tagger.names]
 
-    def export(self, path: str | None, unwrite: bool, dry_run: bool) -> dict[str, Any]:
+    def export(self, path: str | None, unwrite: bool, dry_run: bool) -> ExportResult:
         """Write the tags of the indexed files at `path` (a file or folder; None: all) into their
         sidecars and attributes, or remove exactly what photosift wrote there."""
         if not unwrite and not self.sync.exporter.enabled:
