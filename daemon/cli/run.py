@@ -1,0 +1,124 @@
+"""The commands that run photosift's own processes here: `daemon` (the engine and its API until a
+signal), `index --once` (the engine without watching, with a progress bar) and `tray`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, paths
+from ..config import Config
+from .output import print_json
+
+# The engine, the model and the store pull in torch and Chroma (seconds of start-up);
+# commands that only ask the daemon must start instantly, so those are imported where used.
+
+log = logging.getLogger("photosift")
+
+
+# -- daemon ------------------------------------------------------------------------------------------
+
+
+def cmd_daemon(args: argparse.Namespace, config: Config) -> int:
+    from ..engine import Engine
+
+    engine = Engine(config, paths.data_dir(), paths.cache_dir(), serve_api=True)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("%s received: finishing the current batch and stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    engine.start()
+    try:
+        print(f"photosift {__version__} daemon running (pid {engine.status()['pid']}); Ctrl+C stops it",
+              file=sys.stderr, flush=True)
+        stop.wait()
+    finally:
+        engine.stop()
+    log.info("stopped")
+    return 0
+
+
+# -- index --once --------------------------------------------------------------------------------------
+
+
+def cmd_index(args: argparse.Namespace, config: Config) -> int:
+    from tqdm import tqdm
+
+    from ..engine import Engine
+
+    folders = tuple(Path(p).expanduser().absolute() for p in args.paths)
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if missing:
+        print(f"not a folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    engine = Engine(config, paths.data_dir(), paths.cache_dir(), roots=folders, watch=False)
+    engine.start(initial_scan=False)
+    started = time.perf_counter()  # after the model has loaded: the rate is the indexing rate
+    try:
+        with tqdm(total=0, unit="img", disable=args.quiet, desc="indexing") as bar:
+            done = threading.Event()
+
+            def work() -> None:
+                try:
+                    for folder in engine.roots.folders:
+                        engine.roots.scan(folder, progress=bar)
+                finally:
+                    done.set()
+
+            start_completed = engine.pipeline.completed
+            worker = threading.Thread(target=work, name="photosift-index")
+            worker.start()
+            while not done.wait(0.25):
+                bar.n = min(engine.pipeline.completed - start_completed, bar.total or 0)
+                bar.refresh()
+            worker.join()
+            bar.n = bar.total or 0
+            bar.refresh()
+        seconds = time.perf_counter() - started
+        encoded = engine.pipeline.indexed_since_start
+        status = engine.status()
+    finally:
+        engine.stop()
+    rate = round(encoded / seconds, 2) if seconds > 0 else 0.0
+    if args.json:
+        print_json({**status, "encoded": encoded, "seconds": round(seconds, 3), "images_per_second": rate})
+    else:
+        offline = [r for r in status["roots"] if r["state"] != "online"]
+        print(f"{status['indexed']} images indexed, {status['failed']} failed"
+              + (f", {len(offline)} folder(s) offline" if offline else "")
+              + f" ({encoded} encoded in {seconds:.1f} s, {rate:.1f} images/s)")
+        for f in status["failures"][:10]:
+            print(f"  failed: {f['path']}: {f['reason']}")
+    return 0
+
+
+def cmd_tray(_args: argparse.Namespace, config: Config) -> int:
+    from photosift.tray.app import run_tray  # pystray and Tk only for the tray
+
+    return run_tray(config)
+
+
+def add_parsers(sub: Any) -> None:
+    """Register these subcommands on the main parser."""
+    p = sub.add_parser("daemon", help="run the indexing daemon in the foreground (logs to stderr)")
+    p.set_defaults(func=cmd_daemon)
+
+    p = sub.add_parser("index", help="index folders once, with a progress bar, then exit")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--once", action="store_true", help="index, then exit (the only mode; the daemon watches)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--json", action="store_true", help="print the final status as JSON")
+    p.set_defaults(func=cmd_index)
+
+    p = sub.add_parser("tray", help="the system-tray icon: the daemon's state, its menu, the search window")
+    p.set_defaults(func=cmd_tray)
