@@ -38,7 +38,7 @@ MONITOR_SECONDS = 1.0
 UNWATCHED_RESCAN_SECONDS = 300.0
 
 
-class Counter(Protocol):
+class ProgressTotal(Protocol):
     """What a progress display needs from a scan (tqdm's bar has it): how many files it will index."""
 
     total: float | None
@@ -172,7 +172,7 @@ class Roots:
             finally:
                 self.scans.finished()
 
-    def scan(self, folder: str, progress: Counter | None = None) -> reconcile.Plan | None:
+    def scan(self, folder: str, progress: ProgressTotal | None = None) -> reconcile.Plan | None:
         """Reconcile one folder now (blocking). Returns the plan, or None outside the roots."""
         root = self.rules.root_of(folder)
         if root is None:

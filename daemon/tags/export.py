@@ -3,7 +3,7 @@
 `[tagging] write_xmp = true` keeps `dc:subject` keywords in sidecars
 (`xmp_naming = "append"`: photo.jpg.xmp, digiKam and darktable; `"stem"`:
 photo.xmp, Lightroom); `write_xattr = true` keeps `user.xdg.tags`. Both merge
-with what is there and remove exactly what photosift wrote (see xmp.py and
+with what is there and remove exactly what photosift wrote (see sidecars.py and
 xattrs.py). A file that cannot be written is reported, never fatal.
 """
 
