@@ -100,6 +100,7 @@ class Hit(TypedDict):
 
     path: str
     score: float
+    relevant: bool
     taken_at: str
     width: int
     height: int
@@ -112,7 +113,7 @@ class Label(TypedDict):
 
 class TagScore(TypedDict):
     tag: str
-    probability: float
+    confidence: float
 
 
 class FileTags(TypedDict):
@@ -131,21 +132,35 @@ class VocabularyEntry(TypedDict):
 
 
 class ExplainRule(TypedDict):
-    min_probability: float
+    """The rule's knobs, and what it decided against: the library's calibration (`calibrated` false:
+    the library is too small yet, confidences are zero-shot probabilities against the neutral prompt)."""
+
+    min_confidence: float
     max_tags: int
+    stands_out: float
     logit_scale: float
     vocabulary: int
+    calibrated: bool
+    library: int
+    neutral: float
 
 
 class ExplainScore(TypedDict):
+    """One candidate tag: its cosine, how far it stands out from the library's background (`z`, in
+    background spreads; null before calibration), its confidence and threshold, its facet, and why."""
+
     tag: str
     cosine: float
-    probability: float
+    z: float | None
+    confidence: float
+    threshold: float
+    facet: str | None
     chosen: bool
+    why: str
 
 
 class Explanation(TypedDict):
-    """The scores behind a file's tags: the best tags by probability, and the rule's knobs."""
+    """The evidence behind a file's tags: the chosen ones, then the best of the rest."""
 
     path: str
     rule: ExplainRule

@@ -36,11 +36,13 @@ class TagSettings:
     """The `[tagging]` table: which tags, the rule's knobs (tags/rule.py), and where tags are written."""
 
     vocabulary: str = "default"  # or "none": only the user's own tags
-    min_probability: float = 0.1
+    min_confidence: float = 0.5
     max_tags: int = 5
     remove: tuple[str, ...] = ()
     rename: tuple[tuple[str, str], ...] = ()
     custom: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    thresholds: tuple[tuple[str, float], ...] = ()  # a tag's own min_confidence
+    facets: tuple[tuple[str, tuple[str, ...]], ...] = ()  # groups of mutually exclusive tags
     write_xmp: bool = False
     xmp_naming: str = "append"
     write_xattr: bool = False
@@ -146,6 +148,14 @@ class Table:
     conflicts: Callable[[dict[str, Any]], list[str]] = lambda values: []
 
 
+def _thresholds(v: Any) -> bool:
+    return isinstance(v, dict) and all(_is_number(x) and 0 < x < 1 for x in v.values())
+
+
+def _facets(v: Any) -> bool:
+    return isinstance(v, dict) and all(_str_list(m) and len(set(m)) == len(m) >= 2 for m in v.values())
+
+
 def _tagging_conflicts(values: dict[str, Any]) -> list[str]:
     if values.get("vocabulary") == "none" and not values.get("custom"):
         return ['"tagging.vocabulary" is "none" but there are no [tagging.custom] tags']
@@ -155,13 +165,17 @@ def _tagging_conflicts(values: dict[str, Any]) -> list[str]:
 TAGGING = Table(
     keys={
         "vocabulary": Key(lambda v: v in ("default", "none"), '"default" or "none"'),
-        "min_probability": Key(lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1", float),
+        "min_confidence": Key(lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1", float),
         "max_tags": Key(lambda v: _is_int(v) and 1 <= v <= 50, "an integer from 1 to 50"),
         "remove": Key(_str_list, "a list of tag names", tuple),
         "rename": Key(lambda v: isinstance(v, dict) and all(isinstance(x, str) and x.strip() for x in v.values()),
                       "a table mapping tag names to new names", lambda v: tuple(v.items())),
         "custom": Key(_prompt_table, "a table mapping tag names to lists of prompts ([] for the default templates)",
                       lambda v: tuple((k, tuple(prompts)) for k, prompts in v.items())),
+        "thresholds": Key(_thresholds, "a table mapping tag names to confidences between 0 and 1",
+                          lambda v: tuple((k, float(x)) for k, x in v.items())),
+        "facets": Key(_facets, "a table mapping facet names to lists of at least two different tags",
+                      lambda v: tuple((k, tuple(m)) for k, m in v.items())),
         "write_xmp": Key(lambda v: isinstance(v, bool), "true or false"),
         "xmp_naming": Key(lambda v: v in XMP_NAMINGS, '"append" (photo.jpg.xmp) or "stem" (photo.xmp)'),
         "write_xattr": Key(lambda v: isinstance(v, bool), "true or false"),
@@ -196,13 +210,22 @@ SCHEMA: dict[str, Key | Table] = {
 }
 
 
+# keys an earlier photosift knew, with what replaced them: their old meaning must not pass silently
+RETIRED = {
+    "tagging.min_probability": 'is no longer used: tags are decided one by one now, each with a confidence; '
+                               'set "tagging.min_confidence" instead (default 0.5, see docs/tagging.md)',
+}
+
+
 def _read(data: dict[str, Any], keys: dict[str, Key | Table], prefix: str, problems: list[str]) -> dict[str, Any]:
     """The converted values of one table's valid keys; every problem with it appended to `problems`."""
     values: dict[str, Any] = {}
     for key, value in data.items():
         name = prefix + key
         rule = keys.get(key)
-        if rule is None:
+        if name in RETIRED:
+            problems.append(f'"{name}" {RETIRED[name]}')
+        elif rule is None:
             known = [prefix + k for k in keys]
             hint = difflib.get_close_matches(name, known, n=1)
             suggestion = f' (did you mean "{hint[0]}"?)' if hint else f" (known keys: {', '.join(known)})"

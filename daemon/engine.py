@@ -124,7 +124,7 @@ class Engine:
 
         embedder = Embedder(model, self.store, self.catalog, limits)
         self.tag_queries = TagQueries(self.tags, self.catalog, model.priority, embed_image=embedder.image)
-        self.searcher = Searcher(embedder, tagged=self.tag_queries.tagged)
+        self.searcher = Searcher(embedder, tagged=self.tag_queries.tagged, neutral=self.tags.tagger.neutral)
         if self.serve_api:
             self.api = ApiServer(create_app(self), config.socket_path)
             self.api.start()

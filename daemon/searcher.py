@@ -8,6 +8,7 @@ again.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import urllib.request
@@ -21,6 +22,7 @@ from .errors import DecodeError, RequestError
 from .index.catalog import Catalog
 from .index.store import Hit, Store, record_id
 from .model import ClipModel
+from .relevance import Relevance
 
 URL_TIMEOUT = 20.0
 MAX_URL_BYTES = 64 << 20
@@ -82,18 +84,20 @@ class Embedder:
 
 
 class Searcher:
-    """Answers queries from the warm model and the store, never re-encoding indexed images.
+    """Answers queries from the warm model and the store, never re-encoding indexed images; every hit
+    says whether it is relevant (relevance.py).
 
     `tagged` answers the tags filter: the indexed paths carrying every one of the
     tags (tagging's `TagQueries.tagged`, which refuses unknown tags).
     """
 
-    def __init__(self, embedder: Embedder, tagged: Callable[[list[str]], list[str]]) -> None:
+    def __init__(self, embedder: Embedder, tagged: Callable[[list[str]], list[str]], neutral: np.ndarray) -> None:
         self.embedder = embedder
         self.model = embedder.model
         self.store = embedder.store
         self.catalog = embedder.catalog
         self.tagged = tagged
+        self.relevance = Relevance(self.store, self.catalog, neutral)
 
     def compose(self, terms: list[Term]) -> np.ndarray:
         """The normalised weighted sum of the terms' embeddings."""
@@ -118,7 +122,9 @@ class Searcher:
     def search(self, terms: list[Term], k: int, filters: Filters = Filters()) -> list[Hit]:
         """The k best matches for the terms among the images that pass the filters."""
         with self.model.priority.query():
-            return self._nearest(self.compose(terms), k, filters)
+            query = self.compose(terms)
+            hits = self._nearest(query, k, filters)
+        return self._marked(query, any(t.text for t in terms), hits)
 
     def similar(self, paths: list[str], k: int, filters: Filters = Filters()) -> list[Hit]:
         """Images most like the mean of `paths`' embeddings that pass the filters, excluding `paths`."""
@@ -126,9 +132,14 @@ class Searcher:
         with self.model.priority.query():
             mean = np.mean([self.embedder.image(p) for p in real], axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
-            hits = self._nearest(mean.astype(np.float32), k + len(real), filters)
+            query = mean.astype(np.float32)
+            hits = self._nearest(query, k + len(real), filters)
         excluded = set(real)
-        return [h for h in hits if h.record.path not in excluded][:k]
+        return self._marked(query, False, [h for h in hits if h.record.path not in excluded][:k])
+
+    def _marked(self, query: np.ndarray, has_text: bool, hits: list[Hit]) -> list[Hit]:
+        marks = self.relevance.mark(query, has_text, hits)
+        return [dataclasses.replace(h, relevant=m) for h, m in zip(hits, marks, strict=True)]
 
     def _nearest(self, query: np.ndarray, k: int, filters: Filters) -> list[Hit]:
         """The store's nearest records that pass the filters: dates as Chroma `where` clauses,

@@ -1,4 +1,5 @@
-"""The scrolling grid of results: thumbnails with file names and scores, one of them selected.
+"""The scrolling grid of results: thumbnails with file names and scores, one of them selected, and a
+divider ("less likely matches") where the search's relevant results end.
 
 Thumbnails are made by the thumbnail pool and arrive through the UI queue;
 results replaced in the meantime make a late thumbnail a no-op.
@@ -20,6 +21,7 @@ from .uiqueue import UiQueue
 
 CELL_PADDING = 16  # the cell's border and the gaps between cells
 SELECTED_BG = "#cfe3ff"
+DIVIDER_TEXT = "less likely matches"
 
 
 def fit(name: str, font: tkfont.Font, width: int) -> str:
@@ -50,6 +52,8 @@ class ResultGrid(tk.Frame):
         self.selected = -1
         self.columns = 1
         self.cells: list[tuple[tk.Frame, tk.Label, tk.Label]] = []
+        self.relevant = 0  # how many results, from the first, are relevant; the divider comes after them
+        self.divider: tk.Label | None = None
         self.images: dict[str, ImageTk.PhotoImage] = {}  # Tk shows an image only while Python holds it
         self._version = 0
         self._font = tkfont.nametofont("TkDefaultFont")
@@ -69,12 +73,19 @@ class ResultGrid(tk.Frame):
         self._version += 1
         for frame, _, _ in self.cells:
             frame.destroy()
+        if self.divider is not None:
+            self.divider.destroy()
+            self.divider = None
         self.cells, self.images = [], {}
         self.results = results
         self.selected = 0 if results else -1
+        self.relevant = sum(1 for hit in results if hit.get("relevant", True))
+        if self.relevant < len(results):
+            self.divider = tk.Label(self.inner, text=f"── {DIVIDER_TEXT} ──", fg="#666")
         for i, hit in enumerate(results):
             frame = tk.Frame(self.inner, bd=2, relief="flat")
-            frame.grid(row=i // self.columns, column=i % self.columns, padx=4, pady=4, sticky="n")
+            row, column = self._place(i)
+            frame.grid(row=row, column=column, padx=4, pady=4, sticky="n")
             # a blank image gives the placeholder the thumbnail's size in pixels, so the grid does not jump
             picture = tk.Label(frame, image=self._blank, text="…", compound="center", bg="#eee")
             picture.pack()
@@ -85,8 +96,24 @@ class ResultGrid(tk.Frame):
                 self._bind_cell(widget, i)
             self.cells.append((frame, picture, caption))
             self.thumbs.request(hit["path"], functools.partial(self._thumb_made, self._version))
+        self._place_divider()
         self.canvas.yview_moveto(0)
         self._highlight()
+
+    def _place(self, index: int) -> tuple[int, int]:
+        """The grid row and column of result `index`: the relevant ones first, the others from the row
+        after the divider's."""
+        columns = self.columns
+        if index < self.relevant:
+            return index // columns, index % columns
+        rest = index - self.relevant
+        first = -(-self.relevant // columns) + 1  # the relevant rows, then the divider's
+        return first + rest // columns, rest % columns
+
+    def _place_divider(self) -> None:
+        if self.divider is not None:
+            self.divider.grid(row=-(-self.relevant // self.columns), column=0, columnspan=self.columns,
+                              sticky="ew", pady=(8, 2))
 
     def _bind_cell(self, widget: tk.Misc, index: int) -> None:
         def clicked(_event: tk.Event[tk.Misc]) -> None:
@@ -131,7 +158,9 @@ class ResultGrid(tk.Frame):
             return
         self.columns = columns
         for i, (frame, _, _) in enumerate(self.cells):
-            frame.grid(row=i // columns, column=i % columns)
+            row, column = self._place(i)
+            frame.grid(row=row, column=column)
+        self._place_divider()
         if 0 <= self.selected < len(self.cells):
             self._scroll_into_view(self.cells[self.selected][0])
 
@@ -165,6 +194,9 @@ class ResultGrid(tk.Frame):
             return
         margin = 8  # the cells' padding: a row shows with its gap, the first row from the very top
         top, bottom = cell.winfo_y() - margin, cell.winfo_y() + cell.winfo_height() + margin
+        divider = self.divider
+        if divider is not None and int(cell.grid_info()["row"]) == int(divider.grid_info()["row"]) + 1:
+            top = divider.winfo_y() - margin  # the row under the divider shows with it
         first, last = (f * total for f in self.canvas.yview())
         if top < first:
             self.canvas.yview_moveto(max(0, top) / total)

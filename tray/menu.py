@@ -64,7 +64,7 @@ class ResultMenu:
         if not tags:
             menu.add_command(label="Tags: none", state="disabled")
         for tag in tags:
-            menu.add_command(label=f"Tag: {tag['tag']} ({tag['probability']:.0%}) — show only these",
+            menu.add_command(label=f"Tag: {tag['tag']} ({tag['confidence']:.0%}) — show only these",
                              command=functools.partial(self.actions.filter_by_tag, tag["tag"]))
 
     def labels(self) -> list[str]:

@@ -170,7 +170,13 @@ class SearchWindow:
             return
         assert results is not None
         self.grid.show(results)
-        self._say(f"{len(results)} results" if results else "No results")
+        likely = self.grid.relevant
+        if not results:
+            self._say("No results")
+        elif likely == len(results):
+            self._say(f"{len(results)} results")
+        else:  # the grid's divider shows where; this says how many are worth a look
+            self._say(f"{likely or 'no'} likely match{'' if likely == 1 else 'es'} of {len(results)} results")
 
     def _say(self, text: str, error: bool = False) -> None:
         self.status.config(text=text, fg=ERROR_FG if error else NORMAL_FG)

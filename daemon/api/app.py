@@ -77,6 +77,7 @@ def _hits(hits: list[StoreHit]) -> list[Hit]:
         Hit(
             path=h.record.path,
             score=round(h.score, 6),
+            relevant=h.relevant,
             taken_at=datetime.fromtimestamp(h.record.taken_at, tz=timezone.utc),
             width=h.record.width,
             height=h.record.height,
@@ -200,7 +201,8 @@ def create_app(daemon: Daemon) -> FastAPI:
 
     @app.get("/v1/tags/explain")
     def explain(path: PathQuery) -> Explanation:
-        """The scores behind a file's tags: the best tags by probability, and the rule's knobs."""
+        """The evidence behind a file's tags: each candidate's score, threshold or facet, and why it was
+        or was not chosen."""
         return daemon.tag_queries.explain(path)
 
     @app.post("/v1/tagged")

@@ -98,6 +98,7 @@ class FolderRequest(Strict):
 class Hit(BaseModel):
     path: str
     score: float
+    relevant: bool
     taken_at: datetime
     width: int
     height: int

@@ -16,15 +16,23 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def print_hits(hits: list[Hit], as_json: bool) -> None:
-    """Ranked results as a numbered list (or JSON)."""
+def print_hits(hits: list[Hit], as_json: bool, everything: bool = False) -> None:
+    """Ranked results as a numbered list (or JSON, every hit with its `relevant`): the relevant ones,
+    or with `everything` all of them with a marked line where relevance ends."""
     if as_json:
         print_json(hits)
         return
+    relevant = [h for h in hits if h["relevant"]]
     if not hits:
         print("no results")
-    for rank, hit in enumerate(hits, 1):
+    elif not relevant and not everything:
+        print(f"no likely matches (--all shows the {len(hits)} closest anyway)")
+    for rank, hit in enumerate(hits if everything else relevant, 1):
+        if everything and rank == len(relevant) + 1:
+            print(f"     ---- less likely matches ({len(hits) - len(relevant)}) ----")
         print(f"{rank:3d}. {hit['score']:6.3f}  {hit['path']}")
+    if relevant and not everything and len(relevant) < len(hits):
+        print(f"({len(hits) - len(relevant)} less likely matches not shown; --all shows them)")
 
 
 def print_labels(labels: list[Label], as_json: bool) -> None:
@@ -74,9 +82,19 @@ def print_change(change: FolderChange | folders.Change, as_json: bool, note: str
 def print_explain(answer: Explanation) -> None:
     rule = answer["rule"]
     print(f"{answer['path']}")
-    print(f"  rule: softmax over {rule['vocabulary']} tags of cosine × {rule['logit_scale']:g}; "
-          f"tags with probability ≥ {rule['min_probability']:g}, at most {rule['max_tags']}")
-    print(f"  {'tag':<28} {'cosine':>7} {'probability':>12}")
+    if rule["calibrated"]:
+        basis = (f"calibrated on the library ({rule['library']} images): confidence 50 % at "
+                 f"{rule['stands_out']:g} background spreads above what its photos typically score")
+    else:
+        basis = (f"not calibrated yet (the library has {rule['library']} images): confidence is CLIP's "
+                 "probability of the tag against the neutral prompt")
+    print(f"  rule: each of {rule['vocabulary']} tags on its own evidence, {basis}; a tag needs its threshold "
+          f"(default {rule['min_confidence']:.0%}) and to beat the neutral prompt \"a photo.\" "
+          f"(cosine {rule['neutral']:.3f}); at most {rule['max_tags']} tags")
+    print(f"  {'tag':<24} {'cosine':>7} {'z':>6} {'confidence':>10} {'needs':>6}  verdict")
     for score in answer["scores"]:
-        mark = "  ◀ tagged" if score["chosen"] else ""
-        print(f"  {score['tag']:<28} {score['cosine']:7.3f} {score['probability']:12.2%}{mark}")
+        z = "" if score["z"] is None else f"{score['z']:6.1f}"
+        facet = f" [facet {score['facet']}]" if score["facet"] else ""
+        verdict = "◀ tagged" if score["chosen"] else score["why"]
+        print(f"  {score['tag']:<24} {score['cosine']:7.3f} {z:>6} {score['confidence']:10.1%} "
+              f"{score['threshold']:6.0%}  {verdict}{facet}")

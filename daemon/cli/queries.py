@@ -59,7 +59,7 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
         return 2
     with Client(config.socket_path) as client:
         hits = client.search(terms, args.k, **filters(args))
-    print_hits(hits, args.json)
+    print_hits(hits, args.json, args.all)
     return 0
 
 
@@ -69,7 +69,7 @@ def cmd_similar(args: argparse.Namespace, config: Config) -> int:
         return in_window(args, config, "similar", files=tuple(files))
     with Client(config.socket_path) as client:
         hits = client.similar(files, args.k, **filters(args))
-    print_hits(hits, args.json)
+    print_hits(hits, args.json, args.all)
     return 0
 
 
@@ -98,16 +98,20 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--image", action="append", default=[], metavar="FILE",
                    help="mix an image into the query (repeatable)")
     add_filter_options(p)
-    p.add_argument("-k", type=int, default=10, help="how many results (default 10)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-k", type=int, default=10, help="at most this many results (default 10)")
+    p.add_argument("--all", action="store_true",
+                   help="print k results, the less likely ones too, with a line where relevance ends")
+    p.add_argument("--json", action="store_true", help="every hit, with whether it is relevant")
     p.add_argument("--gui", action="store_true", help="show the results in the search window (the words are optional)")
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("similar", help="images similar to one or more images")
     p.add_argument("files", nargs="+", metavar="FILE")
     add_filter_options(p)
-    p.add_argument("-k", type=int, default=20, help="how many results (default 20)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("-k", type=int, default=20, help="at most this many results (default 20)")
+    p.add_argument("--all", action="store_true",
+                   help="print k results, the less likely ones too, with a line where relevance ends")
+    p.add_argument("--json", action="store_true", help="every hit, with whether it is relevant")
     p.add_argument("--gui", action="store_true",
                    help="show the results in the search window (reusing the open one)")
     p.set_defaults(func=cmd_similar)

@@ -47,7 +47,7 @@ def cmd_tags(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print_json(answers)
     for answer in [] if args.json else answers:
-        tags = ", ".join(f"{t['tag']} ({t['probability']:.0%})" for t in answer["tags"]) or "(no tags)"
+        tags = ", ".join(f"{t['tag']} ({t['confidence']:.0%})" for t in answer["tags"]) or "(no tags)"
         note = "" if answer["indexed"] else "  [not indexed: decided now]"
         print(f"{answer['path']}: {tags}{note}")
     return 0

@@ -71,10 +71,12 @@ class FileRecord:
 
 @dataclass(frozen=True)
 class Hit:
-    """One search result."""
+    """One search result, with its embedding (relevance.py holds it against a neutral prompt)."""
 
     record: FileRecord
     score: float
+    embedding: np.ndarray
+    relevant: bool = True
 
 
 def _client(store_url: str, data_dir: Path) -> Any:
@@ -218,11 +220,13 @@ class Store:
             n_results=min(k, len(ids)) if ids is not None else k,
             where=where,
             ids=ids,
-            include=["metadatas", "distances"],
+            include=["metadatas", "distances", "embeddings"],
         )
         metas = (res["metadatas"] or [[]])[0]
         dists = (res["distances"] or [[]])[0]
-        return [Hit(FileRecord.from_metadata(m), 1.0 - float(d)) for m, d in zip(metas, dists, strict=False)]
+        vectors = res["embeddings"][0] if res["embeddings"] is not None else []
+        return [Hit(FileRecord.from_metadata(m), 1.0 - float(d), np.asarray(v, dtype=np.float32))
+                for m, d, v in zip(metas, dists, vectors, strict=False)]
 
     def close(self) -> None:
         """Release the embedded store's files (its system is cached per path by Chroma)."""

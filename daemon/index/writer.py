@@ -38,6 +38,9 @@ class TagFollower(Protocol):
     def retag_all(self, store: Store, paths: Iterable[str]) -> int:
         """Re-tag every indexed file from its stored embedding."""
 
+    def stale(self, library: int) -> bool:
+        """True when the tags of a library of `library` images should be decided again."""
+
 
 class Writer:
     """Applies pipeline results to the store, the catalog, the ledger and the tags."""
@@ -80,8 +83,7 @@ class Writer:
         elif isinstance(op, Move):
             return self.move(op.src, op.dest, op.is_dir)
         elif isinstance(op, Retag):
-            if self.tags is not None:
-                self.tags.retag_all(self.store, self.catalog.paths())
+            self._retag()
         elif not isinstance(op, Done):
             raise TypeError(f"unknown writer op {op!r}")
         return ()
@@ -97,6 +99,12 @@ class Writer:
         self.ledger.clear([r.path for r in records])
         if self.tags is not None:
             self.tags.apply([r.path for r in records], embeddings)
+            if self.tags.stale(len(self.catalog)):  # the library grew enough to be calibrated again
+                self._retag()
+
+    def _retag(self) -> None:
+        if self.tags is not None:
+            self.tags.retag_all(self.store, self.catalog.paths())
 
     def remove(self, paths: list[str], folders: tuple[str, ...] = ()) -> None:
         """Forget files (and every file under `folders`) that are gone from disk."""
@@ -114,6 +122,8 @@ class Writer:
         self.catalog.remove(paths)
         if self.tags is not None:
             self.tags.remove(paths)
+            if self.tags.stale(len(self.catalog)):
+                self._retag()
 
     def move(self, src: str, dest: str, is_dir: bool) -> tuple[str, ...]:
         """Re-point records from src to dest, keeping their embeddings; returns the destinations that

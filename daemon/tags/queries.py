@@ -13,6 +13,7 @@ from ..answers import Explanation, ExportResult, FileTags, VocabularyEntry
 from ..errors import RequestError
 from ..index.catalog import Catalog
 from ..priority import Priority
+from .rule import STANDS_OUT
 from .sync import TagSync
 
 
@@ -48,24 +49,29 @@ class TagQueries:
         real = os.path.realpath(path)
         if self.catalog.get(real) is not None:
             return {"path": real, "indexed": True,
-                    "tags": [{"tag": t, "probability": round(p, 6)} for t, p in self.sync.index.tags_of(real)]}
+                    "tags": [{"tag": t, "confidence": round(c, 6)} for t, c in self.sync.index.tags_of(real)]}
         with self.priority.query():
             decided = self.sync.tagger.decide(self.embed_image(real)[None, :])[0]
-        return {"path": real, "indexed": False, "tags": [{"tag": t, "probability": round(p, 6)} for t, p in decided]}
+        return {"path": real, "indexed": False, "tags": [{"tag": t, "confidence": round(c, 6)} for t, c in decided]}
 
     def explain(self, path: str, limit: int = 20) -> Explanation:
-        """The scores behind a file's tags: the best `limit` tags with cosine and probability."""
+        """The evidence behind a file's tags: the chosen tags, then the best of the rest, `limit` in all."""
         tagger = self.sync.tagger
         with self.priority.query():
             embedding = self.embed_image(path)
-        chosen = {t for t, _ in tagger.decide(embedding[None, :])[0]}
+        verdicts = tagger.explain(embedding, limit)
         settings = tagger.settings
+        calibration = tagger.calibration
         return {
             "path": os.path.realpath(path),
-            "rule": {"min_probability": settings.min_probability, "max_tags": settings.max_tags,
-                     "logit_scale": round(tagger.logit_scale, 4), "vocabulary": len(tagger.names)},
-            "scores": [{"tag": sc.tag, "cosine": round(sc.cosine, 6), "probability": round(sc.probability, 6),
-                        "chosen": sc.tag in chosen} for sc in tagger.explain(embedding, limit)],
+            "rule": {"min_confidence": settings.min_confidence, "max_tags": settings.max_tags,
+                     "stands_out": STANDS_OUT, "logit_scale": round(tagger.logit_scale, 4),
+                     "vocabulary": len(tagger.names), "calibrated": calibration.measured,
+                     "library": calibration.library,
+                     "neutral": round(verdicts[0].neutral, 6) if verdicts else 0.0},
+            "scores": [{"tag": v.tag, "cosine": round(v.cosine, 6), "z": None if v.z is None else round(v.z, 3),
+                        "confidence": round(v.confidence, 6), "threshold": round(v.threshold, 6),
+                        "facet": v.facet, "chosen": v.chosen, "why": v.why} for v in verdicts],
         }
 
     def vocabulary(self) -> list[VocabularyEntry]:

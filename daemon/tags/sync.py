@@ -1,6 +1,7 @@
 """Tags kept in step with the store: new embeddings tagged as written, removed files forgotten, the whole
-library re-tagged from stored embeddings when the tagging setup changes. `TagSync` is what the index's
-writer knows as its `TagFollower`."""
+library re-tagged from stored embeddings when the tagging setup changes or the library has changed
+enough to be calibrated again (background.drifted). `TagSync` is what the index's writer knows as its
+`TagFollower`."""
 
 from __future__ import annotations
 
@@ -11,14 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import background
 from ..config import TagSettings
 from ..index.store import Store, record_id
 from . import vocabulary
 from .export import Exporter
-from .rule import Tagger, TextEncoder
+from .rule import Calibration, Tagger, TextEncoder
 from .table import TagTable
 
 log = logging.getLogger(__name__)
+
+# the rule's own version: a new rule re-tags libraries tagged by an older one
+RULE_VERSION = 2
 
 
 class TagSync:
@@ -29,9 +34,18 @@ class TagSync:
         self.index = index
         self.exporter = Exporter(tagger.settings)
         settings = tagger.settings
-        # everything the stored tags depend on; a change re-tags the library
-        self.fingerprint = (f"{model_id}/{tagger.vocabulary.fingerprint()}/"
-                            f"{settings.min_probability:g}/{settings.max_tags}")
+        # everything the stored tags depend on but the calibration (saved beside them); a change re-tags
+        setup = repr((settings.min_confidence, settings.max_tags, sorted(settings.thresholds),
+                      tagger.vocabulary.facets))
+        self.fingerprint = f"rule{RULE_VERSION}/{model_id}/{tagger.vocabulary.fingerprint()}/{setup}"
+        saved = index.calibration
+        self._current = False
+        if index.fingerprint == self.fingerprint and saved is not None:
+            try:
+                tagger.calibrate(Calibration.from_bytes(saved))
+                self._current = True
+            except (ValueError, KeyError, OSError) as exc:  # unreadable: measure it again
+                log.warning("the saved tag calibration cannot be used (%s); re-tagging", exc)
 
     @classmethod
     def open(cls, model: TextEncoder, settings: TagSettings, data_dir: Path) -> TagSync:
@@ -45,8 +59,13 @@ class TagSync:
 
     @property
     def current(self) -> bool:
-        """True when the stored tags were computed with this exact setup."""
-        return self.index.fingerprint == self.fingerprint
+        """True when the stored tags were computed with this exact setup and a saved calibration."""
+        return self._current
+
+    def stale(self, library: int) -> bool:
+        """True when the stored tags should be decided again for a library of `library` images: the
+        setup changed, or the library has changed enough since it was calibrated."""
+        return not self._current or background.drifted(library, self.tagger.calibration.library)
 
     def apply(self, paths: Sequence[str], embeddings: np.ndarray) -> None:
         items = list(zip(paths, self.tagger.decide(embeddings), strict=True))
@@ -81,7 +100,13 @@ class TagSync:
         """Re-tag every indexed file (`paths`: the catalog's) from its stored embedding, without
         decoding or encoding an image."""
         started = time.perf_counter()
-        path_of = {record_id(p): p for p in paths}
+        indexed = list(paths)
+        path_of = {record_id(p): p for p in indexed}
+        sample = store.embeddings(background.sample(indexed))
+        vectors = np.stack(list(sample.values())) if sample else np.zeros((0, 0), dtype=np.float32)
+        calibration = self.tagger.measure(vectors, len(indexed))
+        self.tagger.calibrate(calibration)
+
         def pages() -> Iterator[list[tuple[str, list[tuple[str, float]]]]]:
             for ids, vectors in store.vectors():
                 page = [(path_of[i], tags) for i, tags in zip(ids, self.tagger.decide(vectors), strict=True)
@@ -89,7 +114,9 @@ class TagSync:
                 self._export(page)
                 yield page
 
-        files = self.index.rebuild(self.fingerprint, pages())
-        log.info("tagged %d files with %d tags in %.1f s", files, len(self.tagger.names),
-                 time.perf_counter() - started)
+        files = self.index.rebuild(self.fingerprint, calibration.to_bytes(), pages())
+        self._current = True
+        log.info("tagged %d files with %d tags in %.1f s (%s)", files, len(self.tagger.names),
+                 time.perf_counter() - started,
+                 "calibrated on the library" if calibration.measured else "too few images to calibrate")
         return files

@@ -2,9 +2,11 @@
 
 Tags are derived data: a function of a file's stored embedding and of the
 tagging setup (model, vocabulary, rule knobs), whose fingerprint is stored with
-them. When the fingerprint changes the whole library is re-tagged from the
-stored embeddings, without decoding or encoding a single image. Only the store
-writer changes this index, so it moves in step with the store.
+them, and the library calibration they were decided against (rule.py's
+`Calibration`). When the fingerprint changes, or the library has changed enough
+to be calibrated again, the whole library is re-tagged from the stored
+embeddings, without decoding or encoding a single image. Only the store writer
+changes this index, so it moves in step with the store.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from pathlib import Path
 
 
 class TagTable:
-    """path → tags with probabilities, and tag → paths."""
+    """path → tags with confidences, and tag → paths."""
 
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS tags (path TEXT, tag TEXT, probability REAL,"
+        self._db.execute("CREATE TABLE IF NOT EXISTS tags (path TEXT, tag TEXT, confidence REAL,"
                          " PRIMARY KEY (path, tag))")
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(tags)")]
+        if "probability" in columns:  # written by the softmax rule; re-tagged at start (new fingerprint)
+            self._db.execute("ALTER TABLE tags RENAME COLUMN probability TO confidence")
         self._db.execute("CREATE INDEX IF NOT EXISTS tags_by_tag ON tags (tag)")
         self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
         self._lock = threading.Lock()
@@ -34,6 +39,13 @@ class TagTable:
         with self._lock:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'fingerprint'").fetchone()
         return row[0] if row else None
+
+    @property
+    def calibration(self) -> bytes | None:
+        """The saved calibration the stored tags were decided against (None: none saved)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'calibration'").fetchone()
+        return bytes(row[0]) if row else None
 
     def set(self, items: Iterable[tuple[str, list[tuple[str, float]]]]) -> None:
         """Replace the tags of each path."""
@@ -49,8 +61,10 @@ class TagTable:
             self._db.execute("BEGIN")
             self._db.executemany("DELETE FROM tags WHERE path = ?", [(p,) for p in paths])
 
-    def rebuild(self, fingerprint: str, pages: Iterable[list[tuple[str, list[tuple[str, float]]]]]) -> int:
-        """Replace every tag with those of `pages`, in one transaction; returns the files tagged."""
+    def rebuild(self, fingerprint: str, calibration: bytes,
+                pages: Iterable[list[tuple[str, list[tuple[str, float]]]]]) -> int:
+        """Replace every tag with those of `pages`, and the setup and calibration they were decided with,
+        in one transaction; returns the files tagged."""
         files = 0
         with self._lock, self._db:
             self._db.execute("BEGIN")
@@ -60,11 +74,12 @@ class TagTable:
                 self._db.executemany("INSERT INTO tags VALUES (?, ?, ?)",
                                      [(p, tag, prob) for p, tags in page for tag, prob in tags])
             self._db.execute("INSERT OR REPLACE INTO meta VALUES ('fingerprint', ?)", (fingerprint,))
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('calibration', ?)", (calibration,))
         return files
 
     def tags_of(self, path: str) -> list[tuple[str, float]]:
         with self._lock:
-            rows = self._db.execute("SELECT tag, probability FROM tags WHERE path = ? ORDER BY probability DESC",
+            rows = self._db.execute("SELECT tag, confidence FROM tags WHERE path = ? ORDER BY confidence DESC",
                                     (path,)).fetchall()
         return [(tag, float(p)) for tag, p in rows]
 

@@ -11,6 +11,7 @@ from helpers import wait_for
 from photosift.daemon.client import Client
 from photosift.tray.gui import Gui
 from photosift.tray.thumbnails import Thumbnails
+from photosift.tray.window import SearchWindow
 
 KEYSYMS = {" ": "space", "-": "minus", "/": "slash", ".": "period", "_": "underscore", ":": "colon"}
 
@@ -65,3 +66,10 @@ def destroyed(widget: tk.Misc) -> bool:
         return not widget.winfo_exists()
     except tk.TclError:
         return True
+
+
+def says_results(window: SearchWindow, count: int) -> bool:
+    """Whether the window's status reports `count` results ("16 results", or "1 likely match of 16 results"
+    when a divider sets the less likely ones apart)."""
+    text = window.status.cget("text")
+    return bool(text == f"{count} results" or text.endswith(f" of {count} results"))

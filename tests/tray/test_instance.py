@@ -16,7 +16,7 @@ from helpers import photosift_cmd, wait_for, write_config
 from photosift.daemon.engine import Engine
 from photosift.tray.instance import InstanceServer, Request, send
 
-from .driver import Desk
+from .driver import Desk, says_results
 
 
 def test_requests_round_trip_and_bad_ones_are_refused() -> None:
@@ -73,7 +73,7 @@ def test_similar_gui_reuses_the_open_window(desk: Desk, daemon: Engine, env: dic
     desk.pump_until(lambda: cli.poll() is not None and desk.gui.window is not None)  # handed over, then gone
     assert cli.returncode == 0, cli.stderr.read()  # type: ignore[union-attr]
     window = desk.gui.window
-    desk.pump_until(lambda: window.results and window.status.cget("text") == "15 results")
+    desk.pump_until(lambda: window.results and says_results(window, 15))
     assert window.similar_to == (str(red_star),) and str(red_star) not in [h["path"] for h in window.results]
     assert Path(window.results[0]["path"]).name in {"red-circle.png", "red-square.png", "red-triangle.png",
                                                      "green-star.png", "blue-star.png", "yellow-star.png"}

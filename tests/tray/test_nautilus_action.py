@@ -13,7 +13,7 @@ from helpers import photosift_cmd, write_config
 from photosift.daemon.engine import Engine
 from photosift.shell_ext import linux
 
-from .driver import Desk
+from .driver import Desk, says_results
 
 
 def nautilus_script(folder: Path) -> Path:
@@ -45,7 +45,7 @@ def test_the_script_shows_images_like_the_selection(desk: Desk, daemon: Engine, 
     assert nautilus.returncode == 0, nautilus.stderr.read()  # type: ignore[union-attr]
     window = desk.gui.window
     assert window.similar_to == (str(spaced), str(library / "blue" / "blue-star.png"))  # the text file skipped
-    desk.pump_until(lambda: window.status.cget("text") == "15 results")
+    desk.pump_until(lambda: says_results(window, 15))
     names = [Path(h["path"]).name for h in window.results]
     assert "blue-star.png" not in names and set(names[:2]) <= {"red-star.png", "green-star.png", "yellow-star.png",
                                                                "blue-circle.png", "blue-square.png",

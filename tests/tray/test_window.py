@@ -11,7 +11,7 @@ from photosift.tray.filters import INVALID_BG, parse_date
 from photosift.tray.window import SearchWindow
 
 from .conftest import screenshot
-from .driver import Desk, destroyed
+from .driver import Desk, destroyed, says_results
 
 
 def names(window: SearchWindow) -> list[str]:
@@ -35,7 +35,13 @@ def test_typing_shows_the_daemons_results_as_thumbnails(display: str, desk: Desk
     search(desk, window, "a blue star")
     assert names(window)[0] == "blue-star.png"
     desk.pump_until(lambda: len(window.grid.images) == len(window.results))  # every thumbnail arrived
-    assert window.status.cget("text") == "16 results"
+    # one blue star in the library: it is the likely match, and a divider sets the other 15 apart
+    assert [hit["relevant"] for hit in window.results] == [True] + [False] * 15
+    assert window.status.cget("text") == "1 likely match of 16 results"
+    divider = window.grid.divider
+    assert divider is not None and divider.winfo_ismapped() and divider.cget("text") == "── less likely matches ──"
+    assert int(divider.grid_info()["row"]) == 1 and int(divider.grid_info()["columnspan"]) == window.grid.columns
+    assert {int(cell.grid_info()["row"]) for cell, _, _ in window.grid.cells[1:]} >= {2}  # below the divider
     shot = screenshot(display, "search-window")
     assert Image.open(shot).getbbox() is not None
 
@@ -80,7 +86,8 @@ def test_results_beyond_the_window_scroll_into_view(desk: Desk, daemon: Engine) 
     assert window.selected == 0 and window.grid.canvas.yview()[0] == 0.0 and visible(window, 0)
     window.top.geometry("1000x460")  # wider: more columns, the cells flow into them
     desk.pump_until(lambda: window.grid.columns > 3)
-    assert window.grid.cells[3][0].grid_info()["row"] == 0
+    first_row = window.grid.cells[0][0].grid_info()["row"]
+    assert window.grid.cells[3][0].grid_info()["row"] == first_row  # the fourth cell moved up beside it
 
 
 def visible(window: SearchWindow, index: int) -> bool:
@@ -156,7 +163,7 @@ def test_folder_and_date_filters(desk: Desk, daemon: Engine, library: Path) -> N
     # the folder menu lists the watched folders; only one here, so choose it through the box itself
     window.filters.folder.set(str(library))
     window.filters.folder.event_generate("<<ComboboxSelected>>")
-    desk.pump_until(lambda: window.status.cget("text") == "16 results")
+    desk.pump_until(lambda: says_results(window, 16))
 
     desk.type(window.filters.before_entry, "2001")  # nothing here was taken before 2002
     desk.pump_until(lambda: window.status.cget("text") == "No results")
@@ -166,7 +173,7 @@ def test_folder_and_date_filters(desk: Desk, daemon: Engine, library: Path) -> N
     assert window.filters.before_entry.cget("bg") == INVALID_BG
     window.filters.clear()
     desk.type(window.filters.after_entry, "2001")
-    desk.pump_until(lambda: window.status.cget("text") == "16 results")
+    desk.pump_until(lambda: says_results(window, 16))
     assert window.filters.after_entry.cget("bg") != INVALID_BG
 
 
@@ -188,7 +195,7 @@ def test_typed_dates_mean_whole_periods() -> None:
 def test_typing_leaves_find_similar(desk: Desk, daemon: Engine, library: Path) -> None:
     window = opened(desk)
     window.show_similar([str(library / "red" / "red-circle.png"), str(library / "blue" / "blue-circle.png")])
-    desk.pump_until(lambda: window.status.cget("text") == "14 results")
+    desk.pump_until(lambda: says_results(window, 14))
     assert window.banner_text.cget("text") == "Images like red-circle.png, blue-circle.png"
     desk.type(window.entry, "a green star")
     desk.pump_until(lambda: window.results and names(window)[0] == "green-star.png")

@@ -52,7 +52,7 @@ def test_search_text_negative_and_filters(client: Client, library: Path) -> None
     assert names(inside)[0] == "green-star.png" and all("/green/" in h["path"] for h in inside)
     assert client.search("a star", taken_after="2100-01-01T00:00:00Z") == []
     hit = client.search("a red circle", k=1)[0]
-    assert set(hit) == {"path", "score", "taken_at", "width", "height"} and hit["width"] == 128
+    assert set(hit) == {"path", "score", "relevant", "taken_at", "width", "height"} and hit["width"] == 128
 
 
 def test_search_mixing_an_image_and_text(client: Client, library: Path) -> None:

@@ -124,7 +124,7 @@ def test_search_text_negative_image_and_filters(world: dict) -> None:
     results = json.loads(found.stdout)
     assert Path(results[0]["path"]).name == "blue-star.jpg"
     assert results[0]["score"] >= results[1]["score"] >= results[2]["score"]
-    assert set(results[0]) == {"path", "score", "taken_at", "width", "height"}
+    assert set(results[0]) == {"path", "score", "relevant", "taken_at", "width", "height"}
     table = run("search", "something red", "-k", "4")
     assert sum("red-" in line for line in table.stdout.splitlines()) >= 3
     assert "blue-star.jpg" not in names(run("search", "a star", "--not", "blue", "-k", "3", "--json").stdout)
@@ -136,6 +136,19 @@ def test_search_text_negative_image_and_filters(world: dict) -> None:
     assert len(names(run("search", "a star", "--before", "2100-01-01", "--json").stdout)) == 10
     nothing = run("search")
     assert nothing.returncode == 2 and "give some text" in nothing.stderr
+
+
+def test_search_prints_the_likely_matches_and_all_of_them_with_a_line(world: dict) -> None:
+    marks = [hit["relevant"] for hit in json.loads(run("search", "a blue star", "--json").stdout)]
+    likely = marks.index(False)
+    assert len(marks) == 10 and 1 <= likely < 10 and not any(marks[likely:])  # one head of likely matches
+    ranked = [line for line in run("search", "a blue star").stdout.splitlines() if line[:4].strip().endswith(".")]
+    assert len(ranked) == likely and "blue-star.jpg" in ranked[0]
+    assert run("search", "a blue star").stdout.splitlines()[-1] == (
+        f"({10 - likely} less likely matches not shown; --all shows them)")
+    every = run("search", "a blue star", "--all").stdout.splitlines()
+    assert len(every) == 11 and every[likely] == f"     ---- less likely matches ({10 - likely}) ----"
+    assert every[likely + 1].startswith(f"{likely + 1:3d}. ")
 
 
 def test_similar(world: dict) -> None:
@@ -237,7 +250,8 @@ def test_tags_commands(world: dict) -> None:
     listing = run("tags", "list").stdout.split("\n")
     assert any(line.split() == ["4", "star"] for line in listing), listing
     explained = run("tags", "explain", str(star)).stdout
-    assert "rule: softmax over 8 tags" in explained and explained.count("◀ tagged") == 2
+    assert "rule: each of 8 tags on its own evidence" in explained and explained.count("◀ tagged") == 2
+    assert "scores no higher than the neutral prompt" in explained  # each candidate says why it was left
     assert json.loads(run("tagged", "red", "star", "--json").stdout) == [str(star)]
     assert len(run("tagged", "red", "blue", "--any").stdout.split()) == 8
     only = names(run("search", "a shape", "--tag", "circle", "--json").stdout)

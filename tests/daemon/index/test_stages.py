@@ -38,6 +38,9 @@ class Tags:
     def retag_all(self, store: Store, paths: Iterable[str]) -> int:
         return 0
 
+    def stale(self, library: int) -> bool:
+        return False
+
 
 class Parts:
     def __init__(self, root: Path, model, data: Path) -> None:

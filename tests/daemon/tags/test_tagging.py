@@ -38,19 +38,27 @@ def test_default_vocabulary_and_user_changes() -> None:
 
 def test_tagging_settings_are_validated_with_every_problem() -> None:
     with pytest.raises(ConfigError) as info:
-        config.from_mapping({"batch_size": 0, "tagging": {"max_tags": 0, "min_probability": 2, "vocabulary": "all",
-                                                          "max_tag": 1}}, "test")
+        config.from_mapping({"batch_size": 0, "tagging": {"max_tags": 0, "min_confidence": 2, "vocabulary": "all",
+                                                          "max_tag": 1, "thresholds": {"dog": 1.5},
+                                                          "facets": {"colour": ["red"]}}}, "test")
     problems = info.value.problems
-    assert len(problems) == 5  # the top level's and the table's, all at once
+    assert len(problems) == 7  # the top level's and the table's, all at once
     assert 'unknown key "tagging.max_tag" (did you mean "tagging.max_tags"?)' in problems
-    assert any(p.startswith('"tagging.min_probability" must be a number between 0 and 1') for p in problems)
+    assert any(p.startswith('"tagging.min_confidence" must be a number between 0 and 1') for p in problems)
+    assert any(p.startswith('"tagging.thresholds" must be a table mapping tag names to confidences') for p in problems)
+    assert any(p.startswith('"tagging.facets" must be a table mapping facet names to lists of at least two')
+               for p in problems)
+    with pytest.raises(ConfigError) as info:  # the softmax rule's knob: its old meaning must not pass silently
+        config.from_mapping({"tagging": {"min_probability": 0.1}}, "test")
+    assert info.value.problems[0].startswith('"tagging.min_probability" is no longer used')
+    assert '"tagging.min_confidence"' in info.value.problems[0]
     with pytest.raises(ConfigError, match=r"tagging\.max_tags"):
         config.from_mapping({"tagging": {"max_tags": "five"}}, "test")
     with pytest.raises(ConfigError, match=r'"tagging" must be a table'):
         config.from_mapping({"tagging": 3}, "test")
     loaded = config.from_mapping({"tagging": {"max_tags": 3, "custom": {"Rex": ["a golden retriever"]}}}, "test")
     assert loaded.tagging.max_tags == 3 and loaded.tagging.custom == (("Rex", ("a golden retriever",)),)
-    assert loaded.tagging.min_probability == TagSettings().min_probability  # the default, from one place
+    assert loaded.tagging.min_confidence == TagSettings().min_confidence == 0.5  # the default, from one place
     with pytest.raises(ConfigError) as info:
         config.from_mapping({"tagging": {"vocabulary": "none"}}, "test")
     assert info.value.problems == ['"tagging.vocabulary" is "none" but there are no [tagging.custom] tags']
@@ -67,9 +75,10 @@ def test_the_rule_on_the_real_tiny_clip(model) -> None:
             assert set(tags) == {colour, shape}, (colour, shape, tags)
     red_circle = model.encode_images(normalise(draw_shape("red", "circle", 128, rng).image.resize((64, 64)))[None])
     explained = tagger.explain(red_circle[0], limit=8)
-    assert {s.tag for s in explained[:2]} == {"red", "circle"}
-    assert next(s for s in explained if s.tag == "blue").probability < 0.1
-    assert sum(s.probability for s in explained) == pytest.approx(1.0, abs=1e-5)
+    assert {s.tag for s in explained[:2]} == {"red", "circle"} and all(s.chosen for s in explained[:2])
+    blue = next(s for s in explained if s.tag == "blue")
+    assert not blue.chosen and blue.confidence < 0.1 and blue.why == "scores no higher than the neutral prompt"
+    assert len(explained) == 8 and all(s.z is None for s in explained)  # no library yet: the prior
 
 
 def test_tag_embeddings_are_cached_per_model_and_vocabulary(model, tmp_path: Path) -> None:
