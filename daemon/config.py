@@ -45,6 +45,7 @@ class TagSettings:
     facets: tuple[tuple[str, tuple[str, ...]], ...] = ()  # groups of mutually exclusive tags
     write_xmp: bool = False
     xmp_naming: str = "append"
+    parent: str = "photosift"  # the branch of hierarchical tags in sidecars ("": flat)
     write_xattr: bool = False
 
 
@@ -148,6 +149,10 @@ class Table:
     conflicts: Callable[[dict[str, Any]], list[str]] = lambda values: []
 
 
+def _parent_ok(v: Any) -> bool:
+    return isinstance(v, str) and "|" not in v and (v == "" or all(part.strip() for part in v.split("/")))
+
+
 def _thresholds(v: Any) -> bool:
     return isinstance(v, dict) and all(_is_number(x) and 0 < x < 1 for x in v.values())
 
@@ -178,6 +183,7 @@ TAGGING = Table(
                       lambda v: tuple((k, tuple(m)) for k, m in v.items())),
         "write_xmp": Key(lambda v: isinstance(v, bool), "true or false"),
         "xmp_naming": Key(lambda v: v in XMP_NAMINGS, '"append" (photo.jpg.xmp) or "stem" (photo.xmp)'),
+        "parent": Key(_parent_ok, 'a tag branch such as "photosift" or "auto/photosift" (no "|"), or "" for flat tags'),
         "write_xattr": Key(lambda v: isinstance(v, bool), "true or false"),
     },
     build=lambda values: TagSettings(**values),

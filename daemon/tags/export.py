@@ -1,8 +1,10 @@
 """Writing tags where other photo tools see them (opt-in): XMP sidecars and Linux extended attributes.
 
-`[tagging] write_xmp = true` keeps `dc:subject` keywords in sidecars
-(`xmp_naming = "append"`: photo.jpg.xmp, digiKam and darktable; `"stem"`:
-photo.xmp, Lightroom); `write_xattr = true` keeps `user.xdg.tags`. Both merge
+`[tagging] write_xmp = true` keeps tags in sidecars, as `dc:subject` keywords
+and as `lr:hierarchicalSubject` and `digiKam:TagsList` entries under the
+`parent` branch (`xmp_naming = "append"`: photo.jpg.xmp, digiKam and darktable;
+`"stem"`: photo.xmp, Lightroom); `write_xattr = true` keeps `user.xdg.tags`,
+flat: the KDE tools that read it take each comma-separated entry as one tag. Both merge
 with what is there and remove exactly what photosift wrote (see sidecars.py and
 xattrs.py). A file that cannot be written is reported, never fatal.
 """
@@ -27,6 +29,7 @@ class Exporter:
     def __init__(self, settings: TagSettings) -> None:
         self.xmp = settings.write_xmp
         self.naming = settings.xmp_naming
+        self.parent = settings.parent
         self.xattr = settings.write_xattr and xattrs.SUPPORTED
 
     @property
@@ -38,7 +41,7 @@ class Exporter:
         returns what changed (or would, with `dry_run`)."""
         changes = []
         if self.xmp:
-            changes += self._sidecar(image, lambda text: _sidecar_text(text, tags), dry_run)
+            changes += self._sidecar(image, lambda text: _sidecar_text(text, tags, self.parent), dry_run)
         if self.xattr:
             changes += self._attributes(image, tags, dry_run)
         return changes
@@ -95,9 +98,9 @@ class Exporter:
         return [f"{image}: {xattrs.TAGS} = {', '.join(after[0]) or '(removed)'}"]
 
 
-def _sidecar_text(text: str | None, tags: list[str]) -> str | None:
+def _sidecar_text(text: str | None, tags: list[str], parent: str) -> str | None:
     """The sidecar's new text: tags merged in; with no tags, photosift's part taken out (and a
     sidecar photosift created removed: None); no sidecar is created for no tags."""
     if tags:
-        return sidecars.merge(text, tags)
+        return sidecars.merge(text, tags, parent)
     return sidecars.unwrite(text) if text is not None else None

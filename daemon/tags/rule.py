@@ -29,8 +29,10 @@ tower pass per prompt, seconds for the default vocabulary on a CPU.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import io
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -48,6 +50,8 @@ PROMPT_BATCH = 64
 STANDS_OUT = 3.0
 # a tag explained by another this well (correlation) has nothing left of its own: keeps the division sane
 MAX_CORRELATION = 0.999
+# images decided at once: bounds the (images × tags) arrays (4,096 × 355 floats: 6 MB each)
+CHUNK = 4096
 
 
 class TextEncoder(Protocol):
@@ -194,46 +198,61 @@ class Tagger:
         """Each image's tags with their confidences, best first."""
         if not len(self.names) or not len(embeddings):
             return [[] for _ in range(len(embeddings))]
-        cosines, neutral, confidence, z = self._evidence(embeddings)
-        eligible = (confidence >= self.thresholds) & (cosines > neutral[:, None])
         chosen = []
-        for i in range(len(embeddings)):
-            taken = self._take(np.flatnonzero(eligible[i]), confidence[i], None if z is None else z[i])[0]
-            chosen.append([(self.names[j], c) for j, c in taken])
+        for start in range(0, len(embeddings), CHUNK):  # (images × tags) arrays a chunk at a time
+            cosines, neutral, confidence, z = self._evidence(embeddings[start : start + CHUNK])
+            eligible = (confidence >= self.thresholds) & (cosines > neutral[:, None])
+            for i, row in enumerate(eligible):
+                candidates = np.flatnonzero(row)  # a handful per image, or none
+                if len(candidates) <= 1:  # most images: nothing to order or explain away
+                    chosen.append([(self.names[j], float(confidence[i, j])) for j in candidates])
+                    continue
+                taken = self._take(candidates, confidence[i], None if z is None else z[i])[0]
+                chosen.append([(self.names[j], c) for j, c in taken])
         return chosen
 
     def _take(self, candidates: np.ndarray, confidence: np.ndarray,
               z: np.ndarray | None) -> tuple[list[tuple[int, float]], dict[int, str]]:
         """The tags taken from one image's eligible `candidates`, with their confidences, and why each
-        other candidate was not taken."""
-        left_of_own = z.copy() if z is not None else None  # each tag's evidence not yet explained
+        other candidate was not taken. Plain floats over the few candidates: this runs per image."""
+        waiting = [int(j) for j in candidates]
+        given = {j: float(confidence[j]) for j in waiting}
+        own_z = {j: float(z[j]) for j in waiting} if z is not None else None
+        left_z = dict(own_z) if own_z is not None else None  # each tag's evidence not yet explained
+        facet_of = self.facet_of
         taken: list[tuple[int, float]] = []
         left: dict[int, str] = {}
 
         def score(j: int) -> float:  # facet winners keep their softmax probability
-            return float(confidence[j]) if j in self.facet_of else _score(left_of_own, confidence, j)
+            return given[j] if left_z is None or j in facet_of else _confidence(left_z[j])
 
-        waiting = [int(j) for j in candidates]
-        while waiting:
-            j = max(waiting, key=score)
-            waiting.remove(j)
+        # best first, by a heap whose entries go stale when a taken tag explains some evidence away:
+        # a stale entry is pushed back with its lower score (scores only ever go down)
+        heap = [(-score(j), j) for j in waiting]
+        heapq.heapify(heap)
+        while heap:
+            negative, j = heapq.heappop(heap)
             kept = score(j)
+            if kept < -negative:
+                heapq.heappush(heap, (-kept, j))
+                continue
             if kept < self.thresholds[j]:
                 continue  # explained away (said in `left`) by a tag taken before
             if len(taken) >= self.settings.max_tags:
                 left[j] = f"max_tags ({self.settings.max_tags}) reached"
                 continue
             taken.append((j, kept))
-            own = [r for r in waiting if r not in self.facet_of]
-            if left_of_own is None or z is None or not own:
+            if own_z is None or left_z is None:
                 continue
-            rest = np.array(own)
-            rho = np.clip(self.calibration.correlation[j, rest].astype(np.float32), 0.0, MAX_CORRELATION)
-            explained = (z[rest] - rho * z[j]) / np.sqrt(1.0 - rho**2)
-            for r, value in zip(own, explained, strict=True):
-                if value < left_of_own[r]:
-                    left_of_own[r] = value
-                    if _score(left_of_own, confidence, r) < self.thresholds[r]:
+            correlation = self.calibration.correlation
+            for _, r in heap:
+                rho = min(float(correlation[j, r]), MAX_CORRELATION)
+                if r in facet_of or rho <= 0.0:
+                    continue
+                value = (own_z[r] - rho * own_z[j]) / math.sqrt(1.0 - rho * rho)
+                if value < left_z[r]:
+                    left_z[r] = value
+                    if _confidence(value) < self.thresholds[r]:
                         left[r] = (f'explained by "{self.names[j]}" '
                                    f"(what is left of its evidence: {value:.1f} spreads)")
         return taken, left
@@ -268,11 +287,9 @@ class Tagger:
         return verdicts
 
 
-def _score(left: np.ndarray | None, confidence: np.ndarray, j: int) -> float:
-    """A tag's confidence from what is left of its evidence (its own confidence before calibration)."""
-    if left is None:
-        return float(confidence[j])
-    return float(_sigmoid(np.float32(left[j] - STANDS_OUT)))
+def _confidence(z: float) -> float:
+    """The confidence of a tag standing `z` spreads above its background (one value of `_sigmoid`)."""
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z - STANDS_OUT))))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

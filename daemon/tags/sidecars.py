@@ -1,15 +1,22 @@
-"""Tags as XMP sidecar keywords (`dc:subject`), merged into what is there, never clobbering it.
+"""Tags as XMP sidecar keywords, merged into what is there, never clobbering it.
 
-Photo tools read keywords from XMP sidecars: digiKam and darktable from
+Photo tools read tags from XMP sidecars: digiKam and darktable from
 `photo.jpg.xmp` ("append" naming), Lightroom from `photo.xmp` ("stem").
-photosift edits an existing sidecar surgically, as text: it adds its keywords
-as `<rdf:li>` items inside the `dc:subject` bag and removes the ones it wrote
-before, and every other byte stays as it was — other fields, other keywords,
-the layout. The keywords photosift added are listed in its own
-`photosift:keywords` bag in the same sidecar, so they can be updated or removed
-later ("unwrite") even after a reinstall; a keyword the user had already is
-never claimed. A sidecar photosift created and that holds nothing else after
-an unwrite is deleted.
+photosift writes each tag in the three forms they read (`FIELDS`): the flat
+keyword in `dc:subject` ("dog"), and the hierarchical one under the configured
+parent in `lr:hierarchicalSubject` ("photosift|dog": Lightroom, darktable,
+which keys its tags on it) and `digiKam:TagsList` ("photosift/dog": digiKam,
+and Immich, which reads it first). The parent puts machine tags in a branch of
+their own, to be filtered or removed there; an empty parent writes them flat.
+
+An existing sidecar is edited surgically, as text: photosift adds its entries
+as `<rdf:li>` items inside each field's bag (a Seq for TagsList) and removes
+the ones it wrote before, and every other byte stays as it was — other fields,
+other entries, the layout. What photosift added is listed in its own elements
+in the same sidecar (`photosift:keywords`, `photosift:hierarchical`,
+`photosift:tagslist`), so it can be updated or removed later ("unwrite") even
+after a reinstall; an entry the user had already is never claimed. A sidecar
+photosift created and that holds nothing else after an unwrite is deleted.
 
 The result is parsed back before it is written; a sidecar whose structure this
 cannot edit safely is reported and left untouched.
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 
@@ -26,7 +34,27 @@ from ..errors import SidecarError
 
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 DC = "http://purl.org/dc/elements/1.1/"
+LR = "http://ns.adobe.com/lightroom/1.0/"
+DIGIKAM = "http://www.digikam.org/ns/1.0/"
 OURS = "https://photosift.dev/ns/1.0/"
+
+
+@dataclass(frozen=True)
+class Field:
+    """One XMP field photosift writes tags into, and the element of its own that records its entries."""
+
+    namespace: str
+    prefix: str  # the usual prefix, used where the sidecar declares none
+    name: str
+    container: str  # "Bag" or "Seq"
+    record: str  # photosift's element listing what it added to this field
+    separator: str  # between parent and tag ("" for the flat keyword)
+
+
+SUBJECT = Field(DC, "dc", "subject", "Bag", "keywords", "")
+HIERARCHY = Field(LR, "lr", "hierarchicalSubject", "Bag", "hierarchical", "|")
+TAGSLIST = Field(DIGIKAM, "digiKam", "TagsList", "Seq", "tagslist", "/")
+FIELDS = (SUBJECT, HIERARCHY, TAGSLIST)
 
 
 def sidecar_path(image: Path, naming: str) -> Path:
@@ -34,15 +62,27 @@ def sidecar_path(image: Path, naming: str) -> Path:
     return image.with_name(image.name + ".xmp") if naming == "append" else image.with_suffix(".xmp")
 
 
-def _new_sidecar(keywords: list[str]) -> str:
-    items = "".join(_li("rdf", k) for k in keywords)
+def entries(tags: list[str], parent: str) -> dict[Field, list[str]]:
+    """Each field's form of the tags: "dog", "photosift|dog", "photosift/dog" (a parent "a/b" nests;
+    no parent: the tag itself in every field)."""
+    forms: dict[Field, list[str]] = {}
+    for field in FIELDS:
+        branch = parent.replace("/", field.separator) + field.separator if parent and field.separator else ""
+        forms[field] = [branch + tag for tag in dict.fromkeys(tags)]
+    return forms
+
+
+def _new_sidecar(wanted: dict[Field, list[str]]) -> str:
+    fields = "".join(f"   <{f.prefix}:{f.name}><rdf:{f.container}>{_items('rdf', wanted[f])}</rdf:{f.container}>"
+                     f"</{f.prefix}:{f.name}>\n" for f in FIELDS)
+    records = "".join(f"   {_record(f, 'rdf', wanted[f], 'created' if f is SUBJECT else None)}\n" for f in FIELDS)
+    namespaces = "".join(f' xmlns:{f.prefix}="{f.namespace}"' for f in FIELDS)
     return (
         '<?xpacket begin="\ufeff" id="W5M0MpCehiHzreSzNTczkc9d"?>\n'
         '<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="photosift">\n'
         f' <rdf:RDF xmlns:rdf="{RDF}">\n'
-        f'  <rdf:Description rdf:about="" xmlns:dc="{DC}" xmlns:photosift="{OURS}">\n'
-        f"   <dc:subject><rdf:Bag>{items}</rdf:Bag></dc:subject>\n"
-        f'   <photosift:keywords photosift:added="created"><rdf:Bag>{items}</rdf:Bag></photosift:keywords>\n'
+        f'  <rdf:Description rdf:about=""{namespaces} xmlns:photosift="{OURS}">\n'
+        f"{fields}{records}"
         "  </rdf:Description>\n"
         " </rdf:RDF>\n"
         "</x:xmpmeta>\n"
@@ -50,61 +90,93 @@ def _new_sidecar(keywords: list[str]) -> str:
     )
 
 
-def keywords(text: str) -> tuple[list[str], list[str]]:
-    """(all dc:subject keywords, the ones photosift wrote), read with a real XML parser."""
+def read(text: str) -> dict[Field, tuple[list[str], list[str]]]:
+    """Each field's (entries, the ones photosift wrote), read with a real XML parser."""
     try:
         root = ET.fromstring(text.encode("utf-8"))
     except ET.ParseError as exc:
         raise SidecarError(f"not well-formed XML: {exc}") from exc
-    subject = [li.text or "" for li in root.iterfind(f".//{{{DC}}}subject/{{{RDF}}}Bag/{{{RDF}}}li")]
-    ours = [li.text or "" for li in root.iterfind(f".//{{{OURS}}}keywords/{{{RDF}}}Bag/{{{RDF}}}li")]
-    return subject, ours
+    found = {}
+    for f in FIELDS:
+        items = f".//{{{f.namespace}}}{f.name}/{{{RDF}}}{f.container}/{{{RDF}}}li"
+        every = [li.text or "" for li in root.iterfind(items)]
+        ours = [li.text or "" for li in root.iterfind(f".//{{{OURS}}}{f.record}/{{{RDF}}}Bag/{{{RDF}}}li")]
+        found[f] = (every, ours)
+    return found
 
 
-def merge(text: str | None, tags: list[str]) -> str:
-    """The sidecar with photosift's keywords set to `tags` (text None: no sidecar yet)."""
+def keywords(text: str) -> tuple[list[str], list[str]]:
+    """(all dc:subject keywords, the ones photosift wrote)."""
+    return read(text)[SUBJECT]
+
+
+def merge(text: str | None, tags: list[str], parent: str = "photosift") -> str:
+    """The sidecar with photosift's entries set to `tags` under `parent` (text None: no sidecar yet)."""
+    wanted = entries(tags, parent)
     if text is None:
-        return _new_sidecar(tags)
-    subject, ours = keywords(text)
-    foreign = [k for k in subject if k not in ours]
-    claim = [t for t in dict.fromkeys(tags) if t not in foreign]
+        return _new_sidecar(wanted)
+    current = read(text)
     added = set(_added(text))
-    edited = _remove_element(text, OURS, "keywords")
-    edited = _edit_subject(edited, drop=[k for k in ours if k not in claim], add=[t for t in claim if t not in subject],
-                           added=added)
+    edited = text
+    for f in FIELDS:
+        edited = _remove_element(edited, OURS, f.record)
+    claims: dict[Field, list[str]] = {}
+    expected: dict[Field, list[str]] = {}
+    for f in FIELDS:
+        every, ours = current[f]
+        foreign = [k for k in every if k not in ours]
+        claims[f] = [t for t in wanted[f] if t not in foreign]
+        expected[f] = foreign + claims[f]
+        edited = _edit_field(edited, f, drop=[k for k in ours if k not in claims[f]],
+                             add=[t for t in claims[f] if t not in every], added=added)
     rdf = _prefix(edited, RDF) or "rdf"
+    declare = None
     if _prefix(edited, OURS) is None:
         added.add("ns-photosift")
-    items = "".join(_li(rdf, k) for k in claim)
-    record = " ".join(sorted(added))
-    element = (f'<photosift:keywords photosift:added="{record}"><{rdf}:Bag>{items}</{rdf}:Bag>'
-               "</photosift:keywords>")
-    edited = _insert_in_description(edited, rdf, element, None if _prefix(edited, OURS) else ("photosift", OURS))
-    return _checked(edited, foreign + claim, claim)
+        declare = ("photosift", OURS)
+    if re.search(r"<" + re.escape(rdf) + r":Description\b[^>]*?/>", edited):
+        added.add("open")  # our records open up a Description that held attributes only
+    for f in FIELDS:
+        marker = " ".join(sorted(added)) if f is SUBJECT else None
+        edited = _insert_in_description(edited, rdf, _record(f, rdf, claims[f], marker), declare)
+        declare = None
+    return _checked(edited, expected, claims)
 
 
 def unwrite(text: str) -> str | None:
     """The sidecar without anything photosift wrote; None when photosift created it."""
-    subject, ours = keywords(text)
+    current = read(text)
     added = set(_added(text))
-    if "created" in added:
-        rest = [k for k in subject if k not in ours]
-        if not rest:
-            return None  # photosift's own file: remove it (other fields would have kept `rest` or structure)
-    edited = _remove_element(text, OURS, "keywords")
-    edited = _edit_subject(edited, drop=ours, add=[], added=set())
+    rest = {f: [k for k in every if k not in ours] for f, (every, ours) in current.items()}
+    if "created" in added and not any(rest.values()):
+        return None  # photosift's own file: remove it (other fields would have kept `rest` or structure)
+    edited = text
+    for f in FIELDS:
+        edited = _remove_element(edited, OURS, f.record)
+    for f in FIELDS:
+        edited = _edit_field(edited, f, drop=current[f][1], add=[], added=set())
+        prefix = _prefix(edited, f.namespace)
+        if f.name in added and prefix and not read(edited)[f][0]:
+            edited = _remove_element(edited, f.namespace, f.name)
+        if f"ns-{f.prefix}" in added and prefix and f"<{prefix}:" not in edited:
+            edited = edited.replace(f' xmlns:{prefix}="{f.namespace}"', "", 1)
     rdf = _prefix(edited, RDF) or "rdf"
-    dc = _prefix(edited, DC)
-    if "subject" in added and dc and not keywords(edited)[0]:
-        edited = _remove_element(edited, DC, "subject")
     if "open" in added:  # the Description was <... /> before photosift gave it children
-        edited = re.sub(r"(<" + re.escape(rdf) + r":Description\b[^>]*?)></" + re.escape(rdf) + r":Description>",
+        edited = re.sub(r"(<" + re.escape(rdf) + r":Description\b[^>]*?)>\s*</" + re.escape(rdf) + r":Description>",
                         r"\1/>", edited, count=1)
-    if "ns-dc" in added and dc and f"<{dc}:" not in edited:
-        edited = edited.replace(f' xmlns:{dc}="{DC}"', "", 1)
     if "ns-photosift" in added:
         edited = edited.replace(f' xmlns:photosift="{OURS}"', "", 1)
-    return _checked(edited, [k for k in subject if k not in ours], [])
+    return _checked(edited, rest, {f: [] for f in FIELDS})
+
+
+def _record(field: Field, rdf: str, claimed: list[str], added: str | None) -> str:
+    attribute = f' photosift:added="{added}"' if added is not None else ""
+    return (f"<photosift:{field.record}{attribute}><{rdf}:Bag>{_items(rdf, claimed)}</{rdf}:Bag>"
+            f"</photosift:{field.record}>")
+
+
+def _items(rdf: str, values: list[str]) -> str:
+    return "".join(_li(rdf, v) for v in values)
 
 
 def _added(text: str) -> list[str]:
@@ -113,10 +185,11 @@ def _added(text: str) -> list[str]:
     return match.group(1).split() if match else []
 
 
-def _checked(edited: str, expected_subject: list[str], expected_ours: list[str]) -> str:
-    subject, ours = keywords(edited)
-    if sorted(subject) != sorted(expected_subject) or sorted(ours) != sorted(expected_ours):
-        raise SidecarError("its structure is unusual (the edit did not come out as intended)")
+def _checked(edited: str, expected: dict[Field, list[str]], ours: dict[Field, list[str]]) -> str:
+    found = read(edited)
+    for f in FIELDS:
+        if sorted(found[f][0]) != sorted(expected[f]) or sorted(found[f][1]) != sorted(ours[f]):
+            raise SidecarError("its structure is unusual (the edit did not come out as intended)")
     return edited
 
 
@@ -129,30 +202,31 @@ def _li(rdf: str, keyword: str) -> str:
     return f"<{rdf}:li>{escape(keyword, quote=False)}</{rdf}:li>"
 
 
-def _edit_subject(text: str, drop: list[str], add: list[str], added: set[str]) -> str:
-    """Remove `drop` from the dc:subject bag and append `add`, creating the bag if there is none."""
+def _edit_field(text: str, field: Field, drop: list[str], add: list[str], added: set[str]) -> str:
+    """Remove `drop` from the field's bag (or seq) and append `add`, creating the field if there is none."""
     rdf = _prefix(text, RDF)
     if rdf is None:
         raise SidecarError("it has no RDF namespace")
-    dc = _prefix(text, DC)
-    span = _element_span(text, dc, "subject") if dc else None
+    prefix = _prefix(text, field.namespace)
+    span = _element_span(text, prefix, field.name) if prefix else None
     if span is None:
         if not add:
             return text
-        if dc is None:
-            added.add("ns-dc")
-        added.add("subject")
-        items = "".join(_li(rdf, k) for k in add)
-        element = f"<{dc or 'dc'}:subject><{rdf}:Bag>{items}</{rdf}:Bag></{dc or 'dc'}:subject>"
-        return _insert_in_description(text, rdf, element, None if dc else ("dc", DC), added)
+        if prefix is None:
+            added.add(f"ns-{field.prefix}")
+        added.add(field.name)
+        name = prefix or field.prefix
+        element = f"<{name}:{field.name}><{rdf}:{field.container}>{_items(rdf, add)}</{rdf}:{field.container}>" \
+                  f"</{name}:{field.name}>"
+        return _insert_in_description(text, rdf, element, None if prefix else (field.prefix, field.namespace), added)
     start, end = span
     inner = text[start:end]
-    for keyword in drop:  # the item, with the whitespace that separates it from the one before
-        inner = re.sub(r"\s*" + re.escape(_li(rdf, keyword)), "", inner, count=1)
+    for entry in drop:  # the item, with the whitespace that separates it from the one before
+        inner = re.sub(r"\s*" + re.escape(_li(rdf, entry)), "", inner, count=1)
     if add:
-        close = inner.rfind(f"</{rdf}:Bag>")
+        close = inner.rfind(f"</{rdf}:{field.container}>")
         if close < 0:
-            raise SidecarError(f"its {dc}:subject holds no {rdf}:Bag")
+            raise SidecarError(f"its {prefix}:{field.name} holds no {rdf}:{field.container}")
         first = re.search(r"(\s*)<" + re.escape(rdf) + ":li>", inner)
         separator = first.group(1) if first else ""  # the layout of the items already there
         at = len(inner[:close].rstrip()) if separator.strip() == "" and separator else close

@@ -35,8 +35,9 @@ class TagSync:
         self.exporter = Exporter(tagger.settings)
         settings = tagger.settings
         # everything the stored tags depend on but the calibration (saved beside them); a change re-tags
+        # (and the sidecars' tag branch while they are written: a new one is written everywhere by the re-tag)
         setup = repr((settings.min_confidence, settings.max_tags, sorted(settings.thresholds),
-                      tagger.vocabulary.facets))
+                      tagger.vocabulary.facets, settings.parent if settings.write_xmp else None))
         self.fingerprint = f"rule{RULE_VERSION}/{model_id}/{tagger.vocabulary.fingerprint()}/{setup}"
         saved = index.calibration
         self._current = False

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import errno
+import json
 import os
 import shutil
 import subprocess
@@ -58,37 +59,105 @@ DARKTABLE = """\
 """
 
 
-def exiftool_subjects(path: Path) -> list[str]:
+LIGHTROOM = """\
+<x:xmpmeta xmlns:x="adobe:ns:meta/" x:xmptk="Adobe XMP Core 7.0-c000 1.000000, 0000/00/00-00:00:00        ">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:lr="http://ns.adobe.com/lightroom/1.0/"
+    xmlns:crs="http://ns.adobe.com/camera-raw-settings/1.0/"
+   crs:Exposure2012="+0.35">
+   <dc:subject>
+    <rdf:Bag>
+     <rdf:li>Dog</rdf:li>
+    </rdf:Bag>
+   </dc:subject>
+   <lr:hierarchicalSubject>
+    <rdf:Bag>
+     <rdf:li>Animals|Dog</rdf:li>
+     <rdf:li>photosift|red</rdf:li>
+    </rdf:Bag>
+   </lr:hierarchicalSubject>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+"""
+
+FIELDS = ("-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject", "-XMP-digiKam:TagsList")
+
+
+def exiftool_fields(path: Path) -> dict[str, list[str]]:
+    """The three tag fields as exiftool reads them."""
     exiftool = shutil.which("exiftool")
     if exiftool is None:
         pytest.skip("exiftool is not installed (Debian: libimage-exiftool-perl; install/test.sh installs it)")
-    out = subprocess.run([exiftool, "-s3", "-sep", "|", "-XMP-dc:Subject", str(path)], capture_output=True,
+    out = subprocess.run([exiftool, "-j", "-sep", "\t", *FIELDS, str(path)], capture_output=True,
                          text=True, timeout=60, check=True)
-    return [k for k in out.stdout.strip().split("|") if k]
+    found = json.loads(out.stdout)[0]
+    return {key: [v for v in str(found.get(key, "")).split("\t") if v]
+            for key in ("Subject", "HierarchicalSubject", "TagsList")}
 
 
-@pytest.mark.parametrize("original", [DIGIKAM, DARKTABLE], ids=["digikam", "darktable"])
-def test_merge_keeps_everything_else_and_unwrite_restores_the_file_byte_for_byte(original: str) -> None:
-    before = sidecars.keywords(original)[0]
+def exiftool_subjects(path: Path) -> list[str]:
+    return exiftool_fields(path)["Subject"]
+
+
+STYLES = {"digikam": DIGIKAM, "darktable": DARKTABLE, "lightroom": LIGHTROOM}
+
+
+@pytest.mark.parametrize("style", STYLES)
+def test_merge_keeps_everything_else_and_unwrite_restores_the_file_byte_for_byte(style: str) -> None:
+    original = STYLES[style]
+    before = sidecars.read(original)
     merged = sidecars.merge(original, ["red", "circle", "sun & sea"])
-    subject, ours = sidecars.keywords(merged)
-    # a keyword the user had already ("red" in the digiKam file) is never claimed
-    assert ours == [k for k in ("red", "circle", "sun & sea") if k not in before]
-    assert set(subject) == set(sidecars.keywords(original)[0]) | {"red", "circle", "sun & sea"}
-    assert 'xmp:Rating="' in merged and ("digiKam:TagsList" in merged) == ("digiKam:TagsList" in original)
-    updated = sidecars.merge(merged, ["star"])
-    assert sidecars.keywords(updated)[1] == ["star"] and "circle" not in sidecars.keywords(updated)[0]
+    found = sidecars.read(merged)
+    # an entry the user had already ("red" in the digiKam file, "photosift|red" in Lightroom's) is never claimed
+    for field, forms in sidecars.entries(["red", "circle", "sun & sea"], "photosift").items():
+        had = before[field][0]
+        assert found[field][1] == [k for k in forms if k not in had], field.name
+        assert set(found[field][0]) == set(had) | set(forms), field.name
+    assert found[sidecars.HIERARCHY][0][-1] == "photosift|sun & sea"
+    assert found[sidecars.TAGSLIST][0][-1] == "photosift/sun & sea"
+    assert ('xmp:Rating="' in merged) == ('xmp:Rating="' in original) and ("crs:" in merged) == ("crs:" in original)
+    updated = sidecars.merge(merged, ["star"], parent="auto/photosift")
+    now = sidecars.read(updated)
+    assert now[sidecars.SUBJECT][1] == ["star"] and now[sidecars.HIERARCHY][1] == ["auto|photosift|star"]
+    assert now[sidecars.TAGSLIST][1] == ["auto/photosift/star"] and "circle" not in now[sidecars.SUBJECT][0]
+    assert sidecars.merge(updated, ["star"], parent="auto/photosift") == updated  # the same tags: no change
     assert sidecars.unwrite(updated) == original
+    flat = sidecars.read(sidecars.merge(original, ["star"], parent=""))
+    assert all(flat[f][1] == ["star"] for f in sidecars.FIELDS)
 
 
-def test_real_readers_see_the_keywords(tmp_path: Path) -> None:
+@pytest.mark.parametrize("style", STYLES)
+def test_real_readers_see_every_form(style: str, tmp_path: Path) -> None:
     sidecar = tmp_path / "photo.jpg.xmp"
-    sidecar.write_text(sidecars.merge(DIGIKAM, ["circle", "sun & sea"]))
-    assert exiftool_subjects(sidecar) == ["Holidays", "red", "circle", "sun & sea"]
+    original = STYLES[style]
+    sidecar.write_text(original)
+    before = exiftool_fields(sidecar)
+    sidecar.write_text(sidecars.merge(original, ["circle", "red", "sun & sea"]))
+    after = exiftool_fields(sidecar)
+    assert after["Subject"] == before["Subject"] + [t for t in ("circle", "red", "sun & sea")
+                                                    if t not in before["Subject"]]
+    hierarchy = ("photosift|circle", "photosift|red", "photosift|sun & sea")
+    assert after["HierarchicalSubject"] == before["HierarchicalSubject"] + [
+        t for t in hierarchy if t not in before["HierarchicalSubject"]]
+    assert after["TagsList"] == before["TagsList"] + ["photosift/circle", "photosift/red", "photosift/sun & sea"]
+    sidecar.write_text(sidecars.unwrite(sidecar.read_text()) or "")
+    assert exiftool_fields(sidecar) == before and sidecar.read_text() == original
+
+
+def test_a_sidecar_photosift_creates(tmp_path: Path) -> None:
     fresh = tmp_path / "new.jpg.xmp"
-    fresh.write_text(sidecars.merge(None, ["blue"]))
-    assert exiftool_subjects(fresh) == ["blue"]
+    fresh.write_text(sidecars.merge(None, ["blue", "star"]))
+    assert exiftool_fields(fresh) == {"Subject": ["blue", "star"],
+                                      "HierarchicalSubject": ["photosift|blue", "photosift|star"],
+                                      "TagsList": ["photosift/blue", "photosift/star"]}
     assert sidecars.unwrite(fresh.read_text()) is None  # photosift's own sidecar: removed entirely
+    edited = sidecars.merge(fresh.read_text(), ["blue"]).replace("<rdf:li>blue</rdf:li>", "<rdf:li>blue</rdf:li>"
+                                                                 "<rdf:li>Mine</rdf:li>", 1)
+    kept = sidecars.unwrite(edited)  # another tool added a keyword since: the file stays, with it alone
+    assert kept is not None and sidecars.read(kept)[sidecars.SUBJECT] == (["Mine"], [])
 
 
 def test_a_sidecar_that_cannot_be_edited_safely_is_refused() -> None:
