@@ -14,7 +14,8 @@ For an image and a tag, with `c` the image's cosine with the tag's text embeddin
    neutral prompt, `sigmoid(logit_scale * (c - neutral))`.
 3. **Facets** are groups of mutually exclusive tags (seasons; colours in a user's own
    vocabulary): within a facet, CLIP's softmax over its members decides, only the winner can be
-   chosen, and its confidence is its softmax probability (it must still beat the neutral prompt).
+   chosen, and its confidence is its softmax probability (it must still beat the neutral prompt, and
+   once calibrated score at least the library's background location: z ≥ 0).
 4. **Explained away, and the cap**: tags are taken best first, at most `max_tags`. A tag whose
    scores move with an already taken one's across the library (correlation ρ) keeps only the
    evidence that one does not explain, `(z - ρ z_taken) / sqrt(1 - ρ²)`: "puppy" after "dog", or
@@ -191,6 +192,8 @@ class Tagger:
             probs = np.exp(logits - logits.max(axis=1, keepdims=True))
             probs /= probs.sum(axis=1, keepdims=True)
             losers = probs < probs.max(axis=1, keepdims=True)
+            if z is not None:  # a winner must also score at least what the library's photos typically do
+                losers |= z[:, members] < 0.0
             confidence[:, members] = np.where(losers, 0.0, probs)
         return cosines, neutral, confidence, z
 
@@ -275,8 +278,9 @@ class Tagger:
             elif i in left:
                 why = left[i]
             elif facet is not None and confidence[i] == 0.0:
-                winner = max(self.facets[facet], key=lambda j: confidence[j])
-                why = f'facet "{facet}" went to "{self.names[winner]}"'
+                winner = max(self.facets[facet], key=lambda j: cosines[j])
+                why = (f'facet "{facet}" went to "{self.names[winner]}"' if winner != i else
+                       f'won facet "{facet}" but scores below what the library typically does')
             elif cosines[i] <= neutral:
                 why = "scores no higher than the neutral prompt"
             else:
