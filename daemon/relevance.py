@@ -56,7 +56,7 @@ class Relevance:
         with self._lock:
             size = len(self.catalog)
             if self._sampled_at < 0 or background.drifted(size, self._sampled_at):
-                chosen = background.sample(sorted(self.catalog.paths()))
+                chosen = background.sample(list(self.catalog.paths()))
                 vectors = list(self.store.embeddings(chosen).values())
                 self._sample = np.stack(vectors) if vectors else self._sample[:0]
                 self._sampled_at = size

@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -75,7 +75,7 @@ class Hit:
 
     record: FileRecord
     score: float
-    embedding: np.ndarray
+    embedding: np.ndarray = field(repr=False, compare=False)
     relevant: bool = True
 
 

@@ -119,7 +119,7 @@ class Tagger:
     """Decides the tags of image embeddings against a vocabulary."""
 
     def __init__(self, vocabulary: Vocabulary, settings: TagSettings, tag_embeddings: np.ndarray,
-                 neutral: np.ndarray, logit_scale: float, calibration: Calibration | None = None) -> None:
+                 neutral: np.ndarray, logit_scale: float) -> None:
         self.vocabulary = vocabulary
         self.settings = settings
         self.names = vocabulary.names
@@ -131,9 +131,7 @@ class Tagger:
         self.facet_of: dict[int, str] = {int(i): name for name, members in self.facets.items() for i in members}
         own = dict(settings.thresholds)
         self.thresholds = np.array([own.get(n, settings.min_confidence) for n in self.names], dtype=np.float32)
-        self.calibration = Calibration.prior()
-        if calibration is not None:
-            self.calibrate(calibration)
+        self.calibration = Calibration.prior()  # until `calibrate` is given the library's
 
     @classmethod
     def build(cls, model: TextEncoder, vocabulary: Vocabulary, settings: TagSettings,
