@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "fixtures"))
 
 from index_throughput import make_jpegs, naive_loop, vit_b32
+from machine import describe
 from shapes import CLASSES, draw_shape
 
 from photosift.daemon import paths
@@ -140,6 +141,7 @@ def main() -> None:
     ap.add_argument("--device", default="cuda", help="cpu runs everything but the CUDA parity check (a dry run)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-gpu")
     args = ap.parse_args()
+    print(describe())
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.device == "cuda":
         check_cuda_parity()

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import describe
 from PIL import Image
 
 from photosift.daemon import paths
@@ -153,6 +154,7 @@ def main() -> None:
     ap.add_argument("--decode-workers", type=int, default=None)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-bench")
     args = ap.parse_args()
+    print(describe())
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     folder = args.workdir / f"jpegs-{args.size}"

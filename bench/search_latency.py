@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 from index_throughput import make_jpegs, vit_b32
+from machine import describe
 from search_recall import clustered
 
 from photosift.daemon.client import Client
@@ -97,6 +98,7 @@ def main() -> None:
     ap.add_argument("-k", type=int, default=20)
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-bench")
     args = ap.parse_args()
+    print(describe())
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     spec, note = vit_b32(args.workdir)

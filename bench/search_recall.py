@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from machine import describe
 
 from photosift.daemon.index import store as store_module
 from photosift.daemon.index.store import FileRecord, Store
@@ -57,6 +58,7 @@ def main() -> None:
     ap.add_argument("--intrinsic", type=int, default=32, help="directions a subject varies along")
     ap.add_argument("--chroma-defaults", action="store_true", help="use Chroma's default HNSW parameters")
     args = ap.parse_args()
+    print(describe())
 
     if args.chroma_defaults:
         store_module.HNSW = {"space": "cosine"}

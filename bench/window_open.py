@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from machine import describe
 from PIL import Image
 
 PHOTOSIFT = [sys.executable, "-m", "photosift.daemon"]
@@ -116,6 +117,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=10)
     args = ap.parse_args()
+    print(describe())
     home = Path(tempfile.mkdtemp(prefix="photosift-window-"))
     for name in ("CONFIG", "DATA_DIR", "CACHE_DIR", "RUNTIME_DIR"):
         os.environ[f"PHOTOSIFT_{name}"] = str(home / name.lower())
