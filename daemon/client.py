@@ -73,6 +73,11 @@ class Client:
                 f"the photosift daemon is not running (nothing answers on {self.path}); "
                 "start it with `photosift daemon`"
             ) from exc
+        except httpx.NetworkError as exc:  # read or write failed: it went away while answering
+            raise DaemonNotRunning(
+                f"the photosift daemon closed the connection without answering (it is stopping, or stopped: "
+                f"{exc}); start it with `photosift daemon`"
+            ) from exc
         except httpx.TimeoutException as exc:
             raise PhotosiftError(
                 f"the photosift daemon did not answer within {self.timeout:g} s ({method} {path})"

@@ -79,6 +79,13 @@ class SocketError(PhotosiftError):
     """A Unix socket (the API's, or the search window's) cannot be created."""
 
 
+class SocketInUse(SocketError):
+    """Another live process serves on the socket: like a locked data dir, starting again will not help
+    (exit 3, which the systemd unit's RestartPreventExitStatus does not restart)."""
+
+    exit_code = 3
+
+
 class EndpointError(PhotosiftError):
     """The loopback endpoint file is missing or unreadable: no daemon has published one."""
 

@@ -18,7 +18,7 @@ import struct
 import sys
 from pathlib import Path
 
-from ..errors import SocketError
+from ..errors import SocketError, SocketInUse
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ def bind_unix_socket(path: Path) -> socket.socket:
         if not stat.S_ISSOCK(path.lstat().st_mode):
             raise SocketError(f"{path} exists and is not a socket; refusing to replace it")
         if _is_live(path):
-            raise SocketError(f"another process is already serving on {path}")
+            raise SocketInUse(f"another process is already serving on {path} (another photosift daemon, "
+                              "perhaps with another data dir; stop it or set `socket` to another path)")
         log.info("replacing a stale socket at %s", path)
         path.unlink()
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

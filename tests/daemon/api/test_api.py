@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -147,11 +149,33 @@ def test_no_daemon_means_a_clear_error(tmp_path: Path) -> None:
         client.status()
 
 
+def test_a_daemon_that_goes_away_mid_answer_is_not_running(tmp_path: Path) -> None:
+    # a real socket that accepts and resets the connection under the request, as a daemon exiting does
+    listener = bind_unix_socket(tmp_path / "r" / "api.sock")
+    listener.setblocking(True)  # the server's is non-blocking, for its event loop
+
+    def reset_one() -> None:
+        conn, _ = listener.accept()
+        conn.recv(1, socket.MSG_PEEK)  # the request has arrived; closing with it unread resets the connection
+        conn.close()
+
+    worker = threading.Thread(target=reset_one)
+    worker.start()
+    try:
+        with Client(tmp_path / "r" / "api.sock", timeout=10) as client, \
+                pytest.raises(DaemonNotRunning, match="closed the connection"):
+            client.status()
+    finally:
+        worker.join(10)
+        listener.close()
+
+
 def test_stale_live_and_bad_socket_paths(tmp_path: Path) -> None:
     run = tmp_path / "r"
     first = bind_unix_socket(run / "api.sock")
-    with pytest.raises(SocketError, match="already serving"):
+    with pytest.raises(SocketError, match="already serving") as in_use:
         bind_unix_socket(run / "api.sock")
+    assert in_use.value.exit_code == 3  # like a locked data dir: systemd must not restart it in a loop
     first.close()  # what a crash leaves: the file, and nobody listening
     again = bind_unix_socket(run / "api.sock")
     again.close()
