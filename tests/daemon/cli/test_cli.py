@@ -109,7 +109,10 @@ def test_status(world: dict) -> None:
 
 
 def test_status_watch_streams_until_interrupted(world: dict) -> None:
-    proc = subprocess.Popen(photosift_cmd("status", "--watch", "--json"), stdout=subprocess.PIPE, text=True)
+    # Ctrl+C's SIGINT with its default action, whatever this test process inherited: a child started with
+    # SIGINT ignored never raises KeyboardInterrupt (two fresh-clone runs hung here; alone it passes)
+    proc = subprocess.Popen(photosift_cmd("status", "--watch", "--json"), stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         lines = [json.loads(proc.stdout.readline()) for _ in range(3)]
     finally:
