@@ -25,6 +25,9 @@ import numpy as np
 
 # the text every image is compared with before it counts as a match: CLIP's plainest prompt
 NEUTRAL_PROMPTS = ("a photo.",)
+# background spreads above the background's location where a score counts as standing out: a tag's
+# confidence is 0.5 there (tags/rule.py), and a search hit can be relevant from there (relevance.py)
+STANDS_OUT = 3.0
 # below this many indexed images a library says too little about its background
 MIN_LIBRARY = 16
 # how many stored embeddings stand for the library (quantiles of 4,000 scores are within ~1 % of the

@@ -7,7 +7,7 @@ each hit instead, both relative:
 1. Does it stand out from this query's background? The query is scored against
    a sample of the library (background.SAMPLE stored embeddings), the
    background's location and spread are read from the lower part of those
-   scores (background.estimate), and a relevant hit is at least STANDS_OUT
+   scores (background.estimate), and a relevant hit is at least background.STANDS_OUT
    spreads above the location.
 2. For a query with text: does the image look more like the query than like "a
    photo." (background.NEUTRAL_PROMPTS), and by at least OF_THE_BEST of the
@@ -35,7 +35,6 @@ from . import background
 from .index.catalog import Catalog
 from .index.store import Hit, Store
 
-STANDS_OUT = 3.0
 BREAK = 1.0
 OF_THE_BEST = 0.5
 
@@ -81,6 +80,6 @@ class Relevance:
             breaks = np.flatnonzero(steps >= BREAK)
             keep = np.arange(len(hits)) <= (int(breaks[0]) if len(breaks) else len(hits))
         if z is not None:
-            keep &= z >= STANDS_OUT
+            keep &= z >= background.STANDS_OUT
         # relevance ends once: a ranking marked relevant, not relevant, relevant again shows no line
         return [bool(k) for k in np.logical_and.accumulate(keep)]

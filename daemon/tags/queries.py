@@ -9,11 +9,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import background
 from ..answers import Explanation, ExportResult, FileTags, VocabularyEntry
 from ..errors import RequestError
 from ..index.catalog import Catalog
 from ..priority import Priority
-from .rule import STANDS_OUT
 from .sync import TagSync
 
 
@@ -65,7 +65,7 @@ class TagQueries:
         return {
             "path": os.path.realpath(path),
             "rule": {"min_confidence": settings.min_confidence, "max_tags": settings.max_tags,
-                     "stands_out": STANDS_OUT, "logit_scale": round(tagger.logit_scale, 4),
+                     "stands_out": background.STANDS_OUT, "logit_scale": round(tagger.logit_scale, 4),
                      "vocabulary": len(tagger.names), "calibrated": calibration.measured,
                      "library": calibration.library,
                      "neutral": round(verdicts[0].neutral, 6) if verdicts else 0.0},

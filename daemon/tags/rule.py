@@ -47,8 +47,6 @@ from .vocabulary import Vocabulary
 log = logging.getLogger(__name__)
 
 PROMPT_BATCH = 64
-# background spreads above the library's typical score where a tag's confidence is 0.5
-STANDS_OUT = 3.0
 # a tag explained by another this well (correlation) has nothing left of its own: keeps the division sane
 MAX_CORRELATION = 0.999
 # images decided at once: bounds the (images × tags) arrays (4,096 × 355 floats: 6 MB each)
@@ -182,7 +180,7 @@ class Tagger:
         cal = self.calibration
         if cal.measured:
             z = (cosines - cal.location) / cal.spread
-            confidence = _sigmoid(z - STANDS_OUT)
+            confidence = _sigmoid(z - background.STANDS_OUT)
         else:
             confidence = _sigmoid(self.logit_scale * (cosines - neutral[:, None]))
         for members in self.facets.values():  # within a facet CLIP's softmax decides, and only its winner counts
@@ -291,7 +289,7 @@ class Tagger:
 
 def _confidence(z: float) -> float:
     """The confidence of a tag standing `z` spreads above its background (one value of `_sigmoid`)."""
-    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z - STANDS_OUT))))
+    return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z - background.STANDS_OUT))))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
