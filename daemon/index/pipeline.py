@@ -29,7 +29,7 @@ from ..model import ClipModel
 from .catalog import Catalog
 from .debounce import Debouncer
 from .ledger import Ledger
-from .messages import Changing, Done, Encoded, Failed, Reuse, WriterOp
+from .messages import Changing, Done, Encoded, Failed, Remove, Reuse, WriterOp
 from .scan import Rules
 from .store import Store
 from .writer import Writer
@@ -68,6 +68,10 @@ class Stages:
         root = self.rules.root_of(path)
         if root is None:
             return Done(path)  # its folder stopped being watched while it waited
+        if not self.rules.admits(path):
+            # a live event's path judged as the scan judges it: a link out of the roots (made, moved in
+            # or re-pointed while we run) is never indexed, and one indexed before is forgotten
+            return Remove((path,)) if self.catalog.get(path) is not None else Done(path)
         if self.catalog.unchanged(path, stat) or self.ledger.failed_unchanged(path, stat):
             return Done(path)
         try:

@@ -51,7 +51,7 @@ def plan(folder: str, root: str, rules: Rules, catalog: Catalog, ledger: Ledger)
     return Plan(submit, gone, None)
 
 
-def apply(p: Plan, pipeline: Pipeline, stopping: threading.Event) -> bool:
+def apply(p: Plan, pipeline: Pipeline, rules: Rules, stopping: threading.Event) -> bool:
     """Submit new and changed files, wait for them, then remove what is still gone.
 
     False if the pipeline or the caller stopped first (`stopping`): what was left
@@ -62,8 +62,9 @@ def apply(p: Plan, pipeline: Pipeline, stopping: threading.Event) -> bool:
             return False
     if not _wait(pipeline, stopping):
         return False
-    # files may have reappeared meanwhile (and been indexed by live events): only drop the truly gone
-    gone = tuple(path for path in p.gone if not os.path.lexists(path))
+    # files may have reappeared meanwhile (and been indexed by live events): only drop what the scan
+    # would still not admit (gone, or a link that points out of the roots)
+    gone = tuple(path for path in p.gone if not rules.admits(path))
     if gone and pipeline.send(Remove(gone)):
         return _wait(pipeline, stopping)
     return True

@@ -185,7 +185,7 @@ class Roots:
             log.info("%s: %d new or changed, %d gone", folder, len(plan.submit), len(plan.gone))
         if progress is not None:
             progress.total = (progress.total or 0) + len(plan.submit)
-        reconcile.apply(plan, self.pipeline, self._stopping)
+        reconcile.apply(plan, self.pipeline, self.rules, self._stopping)
         return plan
 
     def rescan(self, path: str | None) -> list[str]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import os
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -71,6 +72,19 @@ class Rules:
         """A symlinked file counts only if it resolves to a file inside a root."""
         target = os.path.realpath(path)
         return os.path.isfile(target) and self.root_of(target) is not None
+
+    def admits(self, path: str) -> bool:
+        """The scan's judgement of one path, for paths that live events bring: a wanted regular file,
+        or a wanted symlink whose target is a file inside a root (never a link out: privacy)."""
+        if not self.wanted(path):
+            return False
+        try:
+            mode = os.lstat(path).st_mode
+        except OSError:
+            return False
+        if stat.S_ISLNK(mode):
+            return self.symlink_target_ok(path)
+        return stat.S_ISREG(mode)
 
 
 def walk(root: str, rules: Rules) -> Iterator[tuple[str, FileStat]]:

@@ -142,8 +142,8 @@ class Writer:
             if old is None or s not in embeddings:
                 continue
             stale.append(s)
-            if not self.rules.wanted(d):
-                continue  # moved somewhere excluded: just forget it
+            if not self.rules.admits(d):
+                continue  # moved somewhere excluded (or a link that now points out): just forget it
             try:
                 stat = FileStat.of(d)
             except OSError:
