@@ -38,6 +38,7 @@ from shapes import CLASSES, draw_shape
 from photosift.daemon import paths
 from photosift.daemon.config import DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS
 from photosift.daemon.decode import Limits, decode_file, normalise
+from photosift.daemon.index.archive import Archive
 from photosift.daemon.index.catalog import Catalog
 from photosift.daemon.index.ledger import Ledger
 from photosift.daemon.index.pipeline import Pipeline, Stages
@@ -50,6 +51,8 @@ FIXTURE = Path(__file__).parents[1] / "tests" / "fixtures" / "shapes-clip.pt"
 
 class MemoryStore:
     """Store's interface over a dict: this bench measures decode and encode, not Chroma."""
+
+    location = "memory"
 
     def __init__(self, model_id: str) -> None:
         self.model_id = model_id
@@ -119,9 +122,10 @@ def pipeline_rate(spec: str, device: str, folder: Path, files: list[Path], worke
     catalog = Catalog()
     with tempfile.TemporaryDirectory() as tmp:
         ledger = Ledger(Path(tmp) / "failures.sqlite")
+        archive = Archive(Path(tmp) / "embeddings.sqlite", model.embed_dim)  # photosift's copy is written too
         rules = Rules.build((folder,), DEFAULT_EXCLUDE, DEFAULT_EXTENSIONS)
-        writer = Writer(store, catalog, ledger, rules, lambda p: None)  # type: ignore[arg-type]
-        stages = Stages(model, store, catalog, ledger, rules, Limits(), lambda p: None)  # type: ignore[arg-type]
+        writer = Writer(store, archive, catalog, ledger, rules)  # type: ignore[arg-type]
+        stages = Stages(model, archive, catalog, ledger, rules, Limits())
         pipeline = Pipeline(stages, writer, batch, workers)
         pipeline.start()
         t = time.perf_counter()
@@ -131,6 +135,7 @@ def pipeline_rate(spec: str, device: str, folder: Path, files: list[Path], worke
         rate = len(files) / (time.perf_counter() - t)
         pipeline.stop()
         ledger.close()
+        archive.close()
     assert len(catalog) == len(files)
     print(f"[4] pipeline (decode x{workers}, {model.device} encode, batch {batch}): {rate:8.1f} images/s")
 

@@ -40,6 +40,40 @@ class TaggingState(TypedDict):
     current: bool
 
 
+class RebuildInfo(TypedDict):
+    """The last time the index was rebuilt from photosift's own copy of the embeddings: when, why, where
+    the damaged store was moved (never deleted), and how many records came back with no image encoded."""
+
+    at: float
+    reason: str
+    moved_to: str | None
+    restored: int
+
+
+class StoreState(TypedDict):
+    """The index's health: "ok", or why it cannot be used ("disk_full", "unreachable", "damaged",
+    "rebuilding", "failing") with a sentence that says what to do, since when, and how many photos wait."""
+
+    state: str
+    location: str
+    message: str | None
+    since: float | None
+    waiting: int
+    rebuilt: RebuildInfo | None
+
+
+class StoreCheck(TypedDict):
+    """`photosift store check`: the store and photosift's own copy examined and compared; `problems` is
+    empty when both are sound and hold the same records."""
+
+    healthy: bool
+    location: str
+    store_records: int
+    copy_location: str
+    copy_records: int
+    problems: list[str]
+
+
 class Status(TypedDict):
     """Version, model, device, counts, per-folder state, progress, paused flag, uptime."""
 
@@ -60,6 +94,7 @@ class Status(TypedDict):
     offline: int
     roots: list[FolderState]
     tagging: TaggingState
+    store: StoreState
 
 
 class Failure(TypedDict):

@@ -20,8 +20,11 @@ from .answers import (
     Hit,
     Label,
     Paused,
+    RebuildInfo,
     Rescan,
     Status,
+    StoreCheck,
+    StoreState,
     VocabularyEntry,
 )
 from .api.loopback import USE_LOOPBACK, read_endpoint
@@ -63,11 +66,11 @@ class Client:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+    def _call(self, method: str, path: str, timeout: float | None = None, **kwargs: Any) -> Any:
         import httpx  # already loaded by __init__
 
         try:
-            response = self._http.request(method, path, **kwargs)
+            response = self._http.request(method, path, timeout=timeout or self.timeout, **kwargs)
         except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
             raise DaemonNotRunning(
                 f"the photosift daemon is not running (nothing answers on {self.path}); "
@@ -80,7 +83,7 @@ class Client:
             ) from exc
         except httpx.TimeoutException as exc:
             raise PhotosiftError(
-                f"the photosift daemon did not answer within {self.timeout:g} s ({method} {path})"
+                f"the photosift daemon did not answer within {timeout or self.timeout:g} s ({method} {path})"
             ) from exc
         if response.is_error:
             try:
@@ -121,6 +124,17 @@ class Client:
     def rescan(self, path: str | None = None) -> Rescan:
         return self._call("POST", "/v1/rescan", json={"path": path} if path else None)
 
+    def store(self) -> StoreState:
+        return self._call("GET", "/v1/store")
+
+    def check_store(self) -> StoreCheck:
+        """Examine the store and photosift's copy of the embeddings (reads every record id: seconds)."""
+        return self._call("POST", "/v1/store/check", timeout=STORE_TASK_SECONDS)
+
+    def rebuild_store(self) -> RebuildInfo:
+        """Rebuild the store from photosift's copy (100,000 records take minutes on a small machine)."""
+        return self._call("POST", "/v1/store/rebuild", timeout=STORE_TASK_SECONDS)
+
     def folders(self) -> list[FolderState]:
         return self._call("GET", "/v1/folders")
 
@@ -150,6 +164,7 @@ class Client:
 
 
 FILTERS = ("folder", "taken_after", "taken_before", "tags")
+STORE_TASK_SECONDS = 3600.0
 
 
 def _filters(given: dict[str, Any]) -> dict[str, Any]:

@@ -21,13 +21,16 @@ from .api.app import create_app
 from .api.server import ApiServer
 from .config import Config, decode_threads
 from .decode import Limits
+from .errors import StoreUnavailable
 from .index.catalog import Catalog
+from .index.doctor import Doctor, Place
+from .index.health import StoreHealth
 from .index.ledger import Ledger
-from .index.messages import Retag
+from .index.messages import Retag, StoreTask
 from .index.pipeline import Pipeline, Stages
 from .index.roots import Roots, ScanQueue
 from .index.scan import Rules
-from .index.store import Store
+from .index.store import location
 from .index.watcher import Watcher
 from .index.writer import Writer
 from .lock import DataDirLock
@@ -89,9 +92,15 @@ class Engine:
             self.model = load(config.model, config.device, self.cache_dir)
         model = self.model
 
-        self.store = Store.open(config.store, self.data_dir, model.model_id, model.embed_dim)
+        self.health = StoreHealth(location(config.store, self.data_dir), str(self.data_dir), self._damaged)
+        # embedded: every record is this daemon's; on a shared Chroma server, those under its roots
+        self.doctor = Doctor(Place(config.store, self.data_dir, model.model_id, model.embed_dim), self.health,
+                             in_scope=lambda path: not config.store or self.rules.root_of(path) is not None)
+        records = self.doctor.open()
+        self.store, self.archive = self.doctor.store, self.doctor.archive
         self._started("store", self.store.close)
-        self.catalog = Catalog(self.store.records())
+        self._started("copy", self.archive.close)
+        self.catalog = Catalog(records)
         self.ledger = Ledger(self.data_dir / "failures.sqlite")
         self._started("ledger", self.ledger.close)
         self.tags = TagSync.open(model, config.tagging, self.data_dir)
@@ -100,13 +109,15 @@ class Engine:
         limits = Limits(config.max_pixels, config.max_file_mb << 20)
         self.scans = ScanQueue(self.rules)
         self.pipeline = Pipeline(
-            Stages(model, self.store, self.catalog, self.ledger, self.rules, limits),
-            Writer(self.store, self.catalog, self.ledger, self.rules, self.tags),
+            Stages(model, self.archive, self.catalog, self.ledger, self.rules, limits),
+            Writer(self.store, self.archive, self.catalog, self.ledger, self.rules, self.tags, self.doctor),
             config.batch_size,
             decode_threads(config.decode_workers, model.device),
             exclusive_encode=model.device == "cpu",
             quiet=config.debounce_seconds,
             on_overflow=self.scans.every_root,
+            health=self.health,
+            heartbeat=bool(config.store),
         )
         self.pipeline.start()
         self._started("pipeline", self.pipeline.stop)
@@ -122,7 +133,7 @@ class Engine:
         self.roots.start(initial_scan)
         self._started("roots", self.roots.stop)
 
-        embedder = Embedder(model, self.store, self.catalog, limits)
+        embedder = Embedder(model, self.store, self.archive, self.catalog, limits)
         self.tag_queries = TagQueries(self.tags, self.catalog, model.priority, embed_image=embedder.image)
         self.searcher = Searcher(embedder, tagged=self.tag_queries.tagged, neutral=self.tags.tagger.neutral)
         if self.serve_api:
@@ -141,6 +152,20 @@ class Engine:
                 stop()
             except Exception:
                 log.exception("error while stopping the %s", name)
+
+    def _damaged(self, part: str, reason: str) -> None:
+        """A search or a write found the store (or the copy) damaged: the writer repairs it. During
+        start-up the doctor repairs what it finds itself."""
+        pipeline = getattr(self, "pipeline", None)
+        if part in ("store", "copy") and pipeline is not None:
+            pipeline.send(StoreTask("repair", part, reason))
+
+    def store_task(self, action: str, reason: str = "", timeout: float | None = None) -> object:
+        """Have the writer check or rebuild the store now, and wait for its answer."""
+        task = StoreTask(action, "store", reason)
+        if not self.pipeline.send(task):
+            raise StoreUnavailable("failing", "the daemon is stopping")
+        return task.result.result(timeout)
 
     def wait_stopped(self, timeout: float | None = None) -> bool:
         return self._stopping.wait(timeout)
@@ -172,6 +197,7 @@ class Engine:
             "offline": sum(1 for r in roots if r["state"] != "online"),
             "roots": roots,
             "tagging": {"vocabulary": len(self.tags.tagger.names), "current": self.tags.current},
+            "store": self.health.answer(),
         }
 
     def file_info(self, path: str) -> FileInfo:

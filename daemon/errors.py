@@ -52,6 +52,21 @@ class StoreError(PhotosiftError):
     """The vector store cannot be opened or used."""
 
 
+class StoreUnavailable(StoreError):
+    """The index cannot be read or written right now; `kind` says why, for the fix and the retry:
+
+    "disk_full" (writes fail until space is freed), "unreachable" (a Chroma server
+    that does not answer), "damaged" (files that Chroma or SQLite find corrupt:
+    rebuilt from photosift's own copy), "rebuilding" (being rebuilt: answers
+    resume when it is done) or "failing" (any other error of the store).
+    The API answers 503 `store_unavailable`; the writer keeps the work and retries.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
 class DecodeError(PhotosiftError):
     """One file could not be turned into an image; `reason` is for humans."""
 

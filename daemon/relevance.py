@@ -33,7 +33,7 @@ import numpy as np
 
 from . import background
 from .index.catalog import Catalog
-from .index.store import Hit, Store
+from .index.store import Hit, StoredEmbeddings
 
 BREAK = 1.0
 OF_THE_BEST = 0.5
@@ -42,7 +42,7 @@ OF_THE_BEST = 0.5
 class Relevance:
     """Marks the relevant hits of a query, against a sample of the library kept up to date."""
 
-    def __init__(self, store: Store, catalog: Catalog, neutral: np.ndarray) -> None:
+    def __init__(self, store: StoredEmbeddings, catalog: Catalog, neutral: np.ndarray) -> None:
         self.store = store
         self.catalog = catalog
         self.neutral = neutral.astype(np.float32)

@@ -20,7 +20,7 @@ import numpy as np
 from .decode import FileStat, Limits, decode_file, open_image, to_pixels
 from .errors import DecodeError, RequestError
 from .index.catalog import Catalog
-from .index.store import Hit, Store, record_id
+from .index.store import Hit, Store, StoredEmbeddings, record_id
 from .model import ClipModel
 from .relevance import Relevance
 
@@ -56,11 +56,14 @@ class Label:
 
 
 class Embedder:
-    """Image embeddings for queries: the stored one of an indexed, unchanged image; else encoded now."""
+    """Image embeddings for queries: the stored one of an indexed, unchanged image (from photosift's copy
+    of the embeddings); else encoded now."""
 
-    def __init__(self, model: ClipModel, store: Store, catalog: Catalog, limits: Limits) -> None:
+    def __init__(self, model: ClipModel, store: Store, stored: StoredEmbeddings, catalog: Catalog,
+                 limits: Limits) -> None:
         self.model = model
         self.store = store
+        self.stored = stored
         self.catalog = catalog
         self.limits = limits
 
@@ -73,7 +76,7 @@ class Embedder:
         except OSError as exc:
             raise RequestError("unreadable", f"cannot read {path}: {exc.strerror}", 400) from exc
         if self.catalog.unchanged(real, stat):
-            stored = self.store.embeddings([real]).get(real)
+            stored = self.stored.embeddings([real]).get(real)
             if stored is not None:
                 return stored
         try:
@@ -97,7 +100,7 @@ class Searcher:
         self.store = embedder.store
         self.catalog = embedder.catalog
         self.tagged = tagged
-        self.relevance = Relevance(self.store, self.catalog, neutral)
+        self.relevance = Relevance(embedder.stored, self.catalog, neutral)
 
     def compose(self, terms: list[Term]) -> np.ndarray:
         """The normalised weighted sum of the terms' embeddings."""

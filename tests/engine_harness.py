@@ -70,6 +70,6 @@ def running_engine(env: dict[str, Path], model: CountingModel, indexed: int, **o
 
 def search_store(model: ClipModel, store: Store, text: str, k: int) -> list[Hit]:
     """A text search through the daemon's own `Searcher` over a store opened outside any engine."""
-    searcher = Searcher(Embedder(model, store, Catalog(store.records()), Limits()), tagged=lambda tags: [],
+    searcher = Searcher(Embedder(model, store, store, Catalog(store.records()), Limits()), tagged=lambda tags: [],
                         neutral=background.neutral(model.encode_texts))
     return searcher.search([Term(text=text)], k)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 from datetime import datetime, timezone
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any, Protocol, cast
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -22,12 +22,16 @@ from ..answers import (
     FolderChange,
     FolderState,
     Paused,
+    RebuildInfo,
     Rescan,
     Status,
+    StoreCheck,
+    StoreState,
     VocabularyEntry,
 )
-from ..errors import RequestError
+from ..errors import RequestError, StoreUnavailable
 from ..folders import Change
+from ..index.health import StoreHealth
 from ..index.roots import Roots
 from ..index.store import Hit as StoreHit
 from ..searcher import Filters, Searcher, Term
@@ -60,8 +64,10 @@ class Daemon(Protocol):
     searcher: Searcher
     tag_queries: TagQueries
     roots: Roots
+    health: StoreHealth
 
     def status(self) -> Status: ...
+    def store_task(self, action: str, reason: str = "", timeout: float | None = None) -> object: ...
     def file_info(self, path: str) -> FileInfo: ...
     def failures(self) -> list[Failure]: ...
     def pause(self) -> None: ...
@@ -112,7 +118,8 @@ def _term(raw: str | TextTerm | ImageTerm) -> Term:
 
 def create_app(daemon: Daemon) -> FastAPI:
     """The FastAPI application over a running engine."""
-    errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse} for code in (400, 404, 409, 413, 422)}
+    errors: dict[int | str, dict[str, Any]] = {code: {"model": ErrorResponse}
+                                               for code in (400, 404, 409, 413, 422, 503)}
     app = FastAPI(title="photosift", version=__version__, responses=errors,
                   description="The photosift daemon's local API, served on a per-user Unix socket.")
 
@@ -139,6 +146,11 @@ def create_app(daemon: Daemon) -> FastAPI:
     @app.exception_handler(RequestError)
     async def query_error(_request: Request, exc: RequestError) -> JSONResponse:
         return _error(exc.status, exc.code, str(exc))
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(_request: Request, exc: StoreUnavailable) -> JSONResponse:
+        # the store has already told the daemon's health (status shows it; damage is being repaired)
+        return _error(503, "store_unavailable", f"the index cannot answer now: {exc}")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -221,6 +233,22 @@ def create_app(daemon: Daemon) -> FastAPI:
         """Remove exactly what photosift wrote into sidecars and extended attributes, nothing else."""
         req = req or ExportRequest()
         return daemon.tag_queries.export(req.path, unwrite=True, dry_run=req.dry_run)
+
+    @app.get("/v1/store")
+    def store() -> StoreState:
+        """The index's health: ok, or why it cannot be used, with what to do, and the last rebuild."""
+        return daemon.health.answer()
+
+    @app.post("/v1/store/check")
+    def check_store() -> StoreCheck:
+        """Examine the store and photosift's own copy of the embeddings and compare them (changes nothing)."""
+        return cast(StoreCheck, daemon.store_task("check"))
+
+    @app.post("/v1/store/rebuild")
+    def rebuild_store() -> RebuildInfo:
+        """Move the store aside (never deleted) and write a new one from photosift's own copy of the
+        embeddings, encoding no image. Searches answer 503 until it is done."""
+        return cast(RebuildInfo, daemon.store_task("rebuild", "asked for (photosift store rebuild)"))
 
     @app.get("/v1/folders")
     def list_folders() -> list[FolderState]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from typing import Any
 
 from .. import folders
@@ -58,6 +59,14 @@ def print_status(status: Status) -> None:
     done, total = status["progress"]["done"], status["progress"]["total"]
     print(f"queued:  {status['queued']}" + (f"  ({done} of {total} done)" if total else ""))
     print(f"failed:  {status['failed']}" + ("  (`photosift errors` lists them)" if status["failed"] else ""))
+    store = status["store"]
+    if store["message"]:
+        print(f"index:   PROBLEM: {store['message']}")
+    if store["rebuilt"]:
+        rebuilt = store["rebuilt"]
+        print(f"index:   rebuilt {duration(time.time() - rebuilt['at'])} ago from photosift's copy "
+              f"({rebuilt['restored']:,} records, no image encoded): {rebuilt['reason']}"
+              + (f"; the old one is at {rebuilt['moved_to']}" if rebuilt["moved_to"] else ""))
     for root in status["roots"]:
         state = root["state"]
         marks = "" if state == "online" else f"  OFFLINE ({state})"

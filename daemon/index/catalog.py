@@ -48,6 +48,15 @@ class Catalog:
             for record in records:
                 self._add(record)
 
+    def reset(self, records: Iterable[FileRecord]) -> None:
+        """Hold exactly `records` from now on (the store was rebuilt from them)."""
+        with self._lock:
+            self._by_path.clear()
+            self._by_hash.clear()
+            self._per_root.clear()
+            for record in records:
+                self._add(record)
+
     def remove(self, paths: Iterable[str]) -> None:
         with self._lock:
             for path in paths:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -71,4 +73,16 @@ class Retag:
     """Re-tag every indexed file from its stored embedding (the tagging setup changed)."""
 
 
-WriterOp = Encoded | Reuse | Failed | Remove | Move | Done | Retag
+@dataclass(frozen=True)
+class StoreTask:
+    """Work on the store itself, done by the writer (the one thread that writes): "repair" a damaged part
+    ("store": Chroma, "copy": photosift's own copy), "rebuild" the store from the copy, or "check" both.
+    Its answer (or error) goes to `result`. It never waits behind work held for a failing store."""
+
+    action: str
+    part: str = "store"
+    reason: str = ""
+    result: Future[Any] = field(default_factory=Future, compare=False)
+
+
+WriterOp = Encoded | Reuse | Failed | Remove | Move | Done | Retag | StoreTask

@@ -26,16 +26,19 @@ import numpy as np
 from ..decode import Decoded, FileStat, Limits, content_hash, decode_file
 from ..errors import DecodeError, FileChanged
 from ..model import ClipModel
+from .archive import Archive
 from .catalog import Catalog
 from .debounce import Debouncer
+from .health import StoreHealth
+from .keeper import Keeper
 from .ledger import Ledger
 from .messages import Changing, Done, Encoded, Failed, Remove, Reuse, WriterOp
 from .scan import Rules
-from .store import Store
 from .writer import Writer
 
 log = logging.getLogger(__name__)
 
+WRITER_TICK = 1.0  # the writer looks at least this often whether held work is due for a retry
 
 
 class _Stop(enum.Enum):
@@ -52,7 +55,7 @@ class Stages:
     """The per-item work of each stage, free of threads and queues."""
 
     model: ClipModel
-    store: Store
+    archive: Archive  # photosift's copy of the stored embeddings: a copy or a moved file reuses its own
     catalog: Catalog
     ledger: Ledger
     rules: Rules
@@ -96,7 +99,7 @@ class Stages:
             record = self.catalog.get(source)
             if source == path and self.catalog.unchanged(path, stat):
                 return Done(path)
-            stored = self.store.embeddings([source]).get(source)
+            stored = self.archive.embeddings([source]).get(source)
             if record is None or stored is None:
                 continue
             new = dataclasses.replace(record, path=path, root=root, size=stat.size, mtime_ns=stat.mtime_ns)
@@ -129,11 +132,17 @@ class Pipeline:
         exclusive_encode: bool = False,
         quiet: float = 2.0,
         on_overflow: Callable[[], None] = lambda: None,
+        health: StoreHealth | None = None,
+        heartbeat: bool = False,
     ) -> None:
         self.stages = stages
         # more files changing at once than it can track: `on_overflow` should rescan instead
         self._debouncer = Debouncer(quiet, self.submit, on_overflow)
         self.writer = writer
+        self.health = health or StoreHealth(writer.store.location)
+        # a failing store holds the writes (and the paths behind them) until it answers again
+        self.keeper = Keeper(writer, self.health, look_again=self._debouncer.touch, rescan=on_overflow,
+                             heartbeat=heartbeat)
         self.batch_size = batch_size
         self.exclusive_encode = exclusive_encode
         self._decode_gate = threading.Event()
@@ -294,6 +303,11 @@ class Pipeline:
                 self._waiting.discard(path)
                 self._decoding += 1
             self._resumed.wait()
+            if not self.keeper.admit(path):  # the store fails and enough waits for it already
+                with self._idle:
+                    self._decoding -= 1
+                self._complete(1)
+                continue
             self._decode_gate.wait()
             try:
                 result = self.stages.examine(path)
@@ -355,21 +369,27 @@ class Pipeline:
 
     def _write_loop(self) -> None:
         while True:
-            op = self._ops.get()
+            try:
+                op = self._ops.get(timeout=WRITER_TICK)
+            except queue.Empty:
+                self.keeper.tick()
+                continue
             if op is STOP:
+                self.keeper.stop()
                 return
             # writing (Chroma's index updates) would contend with the encoder like decoding does
             self._decode_gate.wait()
             try:
-                for path in self.writer.apply(op):  # files that turned out to be still changing
+                for path in self.keeper.apply(op):  # files that turned out to be still changing
                     self._debouncer.touch(path)
                 if isinstance(op, Encoded):
                     self.indexed_since_start += len(op.items)
             except Exception:
-                # e.g. a full disk: the store is unchanged for these files, and the next
-                # reconcile finds them again; the daemon keeps running
+                # a bug on one op (the store's own failures are held and retried by the keeper):
+                # the next reconcile finds these files again; the daemon keeps running
                 log.exception("writing %s failed", type(op).__name__)
             self._complete(_weight(op))
+            self.keeper.tick()
 
 
 def _weight(op: WriterOp) -> int:

@@ -3,6 +3,10 @@
 A record's id is derived from its path, so writing the same file twice can
 only ever replace, never duplicate. The collection's metadata names the model
 and the schema version; a different model gets a different collection.
+
+Every error of Chroma comes out as a `StoreUnavailable` of a kind (health.py),
+reported to `on_failure` on its way: a full disk, a server that stopped, damaged
+files. Searches, the writer and the tags all meet the same answer.
 """
 
 from __future__ import annotations
@@ -10,15 +14,17 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlparse
 
 import numpy as np
 
-from ..errors import StoreError
+from ..errors import StoreError, StoreUnavailable
+from .health import classify
+from .probe import examine
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +85,16 @@ class Hit:
     relevant: bool = True
 
 
+class StoredEmbeddings(Protocol):
+    """Where stored embeddings are read: photosift's copy (archive.py), or the store itself."""
+
+    def embeddings(self, paths: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored embeddings of `paths` (those that exist)."""
+
+    def vectors(self) -> Iterator[tuple[list[str], np.ndarray]]:
+        """Every record's id and embedding, a page at a time."""
+
+
 def _client(store_url: str, data_dir: Path) -> Any:
     import chromadb
     from chromadb.config import Settings
@@ -95,17 +111,32 @@ def _client(store_url: str, data_dir: Path) -> Any:
     )
 
 
+def location(store_url: str, data_dir: Path) -> str:
+    """Where the store lives, as messages name it: the server's URL, or the embedded store's folder."""
+    return store_url or str(data_dir / "chroma")
+
+
+def _ignore(_failure: StoreUnavailable) -> None:
+    pass
+
+
 class Store:
     """The Chroma collection of one model's embeddings."""
 
-    def __init__(self, collection: Any, model_id: str, client: Any) -> None:
+    def __init__(self, collection: Any, model_id: str, client: Any, where: str = "the store",
+                 on_failure: Callable[[StoreUnavailable], None] = _ignore) -> None:
         self._collection = collection
         self._client = client
         self.model_id = model_id
+        self.location = where
+        self._on_failure = on_failure
+        self._closed_for: str | None = None  # why it answers nothing now (a rebuild under way)
 
     @classmethod
-    def open(cls, store_url: str, data_dir: Path, model_id: str, embed_dim: int) -> Store:
+    def open(cls, store_url: str, data_dir: Path, model_id: str, embed_dim: int,
+             on_failure: Callable[[StoreUnavailable], None] = _ignore) -> Store:
         """Open (creating if needed) the collection for `model_id`."""
+        where = location(store_url, data_dir)
         try:
             client = _client(store_url, data_dir)
             collection = client.get_or_create_collection(
@@ -115,7 +146,6 @@ class Store:
                 embedding_function=None,
             )
         except Exception as exc:
-            where = store_url or str(data_dir / "chroma")
             raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
         meta = collection.metadata or {}
         if meta.get("schema_version") != SCHEMA_VERSION or meta.get("embed_dim") != embed_dim:
@@ -123,11 +153,12 @@ class Store:
                 f"collection {model_id} was written by another photosift schema "
                 f"({meta.get('schema_version')}, dim {meta.get('embed_dim')}); remove it to rebuild"
             )
-        return cls(collection, model_id, client)
+        return cls(collection, model_id, client, where, on_failure)
 
     @classmethod
     def open_existing(cls, store_url: str, data_dir: Path, model_id: str) -> Store | None:
         """Open the collection for `model_id` read-only in spirit: None if nothing was indexed yet."""
+        where = location(store_url, data_dir)
         try:
             client = _client(store_url, data_dir)
             names = {getattr(c, "name", c) for c in client.list_collections()}
@@ -136,17 +167,31 @@ class Store:
                 return None
             collection = client.get_collection(model_id, embedding_function=None)
         except Exception as exc:
-            raise StoreError(f"cannot open the Chroma store: {exc}") from exc
-        return cls(collection, model_id, client)
+            raise StoreError(f"cannot open the Chroma store at {where}: {exc}") from exc
+        return cls(collection, model_id, client, where)
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        """Chroma's errors, as the `StoreUnavailable` they mean (reported to `on_failure` first)."""
+        if self._closed_for is not None:
+            raise StoreUnavailable("rebuilding", f"the index at {self.location} is being rebuilt ({self._closed_for})")
+        try:
+            yield
+        except Exception as exc:
+            failure = classify(exc, self.location)
+            self._on_failure(failure)
+            raise failure from exc
 
     def count(self) -> int:
-        return int(self._collection.count())
+        with self._guard():
+            return int(self._collection.count())
 
     def records(self) -> Iterator[FileRecord]:
         """Every record's metadata, page by page."""
         offset = 0
         while True:
-            page = self._collection.get(include=["metadatas"], limit=PAGE, offset=offset)
+            with self._guard():
+                page = self._collection.get(include=["metadatas"], limit=PAGE, offset=offset)
             metas = page["metadatas"] or []
             for meta in metas:
                 yield FileRecord.from_metadata(meta)
@@ -163,7 +208,8 @@ class Store:
         """
         offset = 0
         while True:
-            page = self._collection.get(include=["embeddings"], limit=VECTOR_PAGE, offset=offset)
+            with self._guard():
+                page = self._collection.get(include=["embeddings"], limit=VECTOR_PAGE, offset=offset)
             ids = list(page["ids"])
             if ids:
                 yield ids, np.asarray(page["embeddings"], dtype=np.float32)
@@ -177,17 +223,19 @@ class Store:
             return
         last = {r.path: i for i, r in enumerate(records)}  # Chroma refuses duplicate ids in one call
         keep = sorted(last.values())
-        self._collection.upsert(
-            ids=[record_id(records[i].path) for i in keep],
-            embeddings=embeddings[keep].astype(np.float32),
-            metadatas=[records[i].metadata() for i in keep],
-        )
+        with self._guard():
+            self._collection.upsert(
+                ids=[record_id(records[i].path) for i in keep],
+                embeddings=embeddings[keep].astype(np.float32),
+                metadatas=[records[i].metadata() for i in keep],
+            )
 
     def embeddings(self, paths: Sequence[str]) -> dict[str, np.ndarray]:
         """Stored embeddings of `paths` (those that exist)."""
         if not paths:
             return {}
-        got = self._collection.get(ids=[record_id(p) for p in paths], include=["embeddings", "metadatas"])
+        with self._guard():
+            got = self._collection.get(ids=[record_id(p) for p in paths], include=["embeddings", "metadatas"])
         out = {}
         vectors = got["embeddings"] if got["embeddings"] is not None else []
         for meta, emb in zip(got["metadatas"] or [], vectors, strict=True):
@@ -195,14 +243,16 @@ class Store:
         return out
 
     def get(self, path: str) -> FileRecord | None:
-        got = self._collection.get(ids=[record_id(path)], include=["metadatas"])
+        with self._guard():
+            got = self._collection.get(ids=[record_id(path)], include=["metadatas"])
         metas = got["metadatas"] or []
         return FileRecord.from_metadata(metas[0]) if metas else None
 
     def delete(self, paths: Iterable[str]) -> None:
         ids = [record_id(p) for p in paths]
         for start in range(0, len(ids), PAGE):
-            self._collection.delete(ids=ids[start : start + PAGE])
+            with self._guard():
+                self._collection.delete(ids=ids[start : start + PAGE])
 
     def query(
         self,
@@ -215,20 +265,41 @@ class Store:
         if ids is not None and not ids:
             return []
         # no count() to clamp k: Chroma answers fewer results itself, and counting costs a table scan
-        res = self._collection.query(
-            query_embeddings=[embedding.astype(np.float32)],
-            n_results=min(k, len(ids)) if ids is not None else k,
-            where=where,
-            ids=ids,
-            include=["metadatas", "distances", "embeddings"],
-        )
+        with self._guard():
+            res = self._collection.query(
+                query_embeddings=[embedding.astype(np.float32)],
+                n_results=min(k, len(ids)) if ids is not None else k,
+                where=where,
+                ids=ids,
+                include=["metadatas", "distances", "embeddings"],
+            )
         metas = (res["metadatas"] or [[]])[0]
         dists = (res["distances"] or [[]])[0]
         vectors = res["embeddings"][0] if res["embeddings"] is not None else []
         return [Hit(FileRecord.from_metadata(m), 1.0 - float(d), np.asarray(v, dtype=np.float32))
                 for m, d, v in zip(metas, dists, vectors, strict=False)]
 
+    def examine(self) -> tuple[int, str | None]:
+        """(records, None) when the collection reads and searches soundly, else what failed (probe.py)."""
+        return examine(self._collection)
+
     def close(self) -> None:
         """Release the embedded store's files (its system is cached per path by Chroma)."""
         with contextlib.suppress(AttributeError):
             self._client.clear_system_cache()
+
+    def close_for(self, reason: str) -> None:
+        """Answer nothing (`StoreUnavailable("rebuilding")`, at once) until `replace` gives a new collection,
+        and let go of the files: they are about to be moved aside."""
+        self._closed_for = reason
+        self.close()
+
+    def replace(self, fresh: Store) -> None:
+        """Take over `fresh`'s collection (a rebuilt one): everyone holding this Store sees it at once."""
+        self._collection, self._client, self._closed_for = fresh._collection, fresh._client, None
+
+    def rename_aside(self, name: str) -> None:
+        """Give the collection another name, so that a new one can take its place (a server's damaged
+        collection is set aside this way, never deleted)."""
+        with self._guard():
+            self._collection.modify(name=name)

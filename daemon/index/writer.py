@@ -1,9 +1,12 @@
 """The single store writer: every change to the index goes through `Writer.apply`.
 
-One thread owns writes, so the store, the catalog mirror, the failure ledger
-and the tags always change together and in order. The writer knows tagging
-only as the `TagFollower` protocol (tags/sync.py satisfies it): the index never
-imports `tags/`.
+One thread owns writes, so photosift's own copy of the embeddings, the store,
+the catalog mirror, the failure ledger and the tags always change together and
+in order. The copy is written first and the store second, for writes and
+deletions alike: after a crash between the two the copy is ahead, and start-up
+brings the store level with it (doctor.py). The writer knows tagging only as the
+`TagFollower` protocol (tags/sync.py satisfies it) and the doctor as `Maintenance`:
+the index never imports `tags/`.
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ from typing import Protocol
 
 import numpy as np
 
+from ..answers import RebuildInfo, StoreCheck
 from ..decode import FileStat
+from .archive import Archive
 from .catalog import Catalog
 from .ledger import Ledger
-from .messages import Done, Encoded, Failed, Move, Remove, Retag, Reuse, WriterOp
+from .messages import Done, Encoded, Failed, Move, Remove, Retag, Reuse, StoreTask, WriterOp
 from .scan import Rules
-from .store import FileRecord, Store
+from .store import FileRecord, Store, StoredEmbeddings
 
 log = logging.getLogger(__name__)
 
@@ -35,24 +40,40 @@ class TagFollower(Protocol):
     def remove(self, paths: Sequence[str]) -> None:
         """Forget the tags of files that left the index."""
 
-    def retag_all(self, store: Store, paths: Iterable[str]) -> int:
-        """Re-tag every indexed file from its stored embedding."""
+    def retag_all(self, stored: StoredEmbeddings, paths: Iterable[str]) -> int:
+        """Re-tag every indexed file from its stored embedding (read from photosift's copy)."""
 
     def stale(self, library: int) -> bool:
         """True when the tags of a library of `library` images should be decided again."""
 
 
+class Maintenance(Protocol):
+    """Repairing, rebuilding and checking the store (doctor.py's `Doctor`)."""
+
+    def repair(self, part: str, reason: str) -> RebuildInfo:
+        """Rebuild a damaged part: "store" from the copy, "copy" from the store."""
+
+    def rebuild(self, reason: str) -> RebuildInfo:
+        """Move the store aside and write a new one from the copy."""
+
+    def check(self) -> StoreCheck:
+        """Examine the store and the copy and compare them."""
+
+
 class Writer:
-    """Applies pipeline results to the store, the catalog, the ledger and the tags."""
+    """Applies pipeline results to the copy, the store, the catalog, the ledger and the tags."""
 
     def __init__(
-        self, store: Store, catalog: Catalog, ledger: Ledger, rules: Rules, tags: TagFollower | None = None
+        self, store: Store, archive: Archive, catalog: Catalog, ledger: Ledger, rules: Rules,
+        tags: TagFollower | None = None, doctor: Maintenance | None = None,
     ) -> None:
         self.tags = tags
         self.store = store
+        self.archive = archive
         self.catalog = catalog
         self.ledger = ledger
         self.rules = rules
+        self.doctor = doctor
 
     def apply(self, op: WriterOp) -> tuple[str, ...]:
         """Apply one op; returns the paths it found still changing, to be looked at again once they settle."""
@@ -84,16 +105,22 @@ class Writer:
             return self.move(op.src, op.dest, op.is_dir)
         elif isinstance(op, Retag):
             self._retag()
+        elif isinstance(op, StoreTask):
+            self._maintain(op)
         elif not isinstance(op, Done):
             raise TypeError(f"unknown writer op {op!r}")
         return ()
 
     def _write(self, records: list[FileRecord], embeddings: np.ndarray) -> None:
-        keep = [i for i, r in enumerate(records) if self.rules.root_of(r.path) is not None]
-        if len(keep) < len(records):  # their folder stopped being watched while they were encoded
+        # a batch can hold two versions of one file: the last is the one on disk, and is the one kept;
+        # and a file whose folder stopped being watched while it was encoded is dropped
+        last = {r.path: i for i, r in enumerate(records)}
+        keep = [i for i, r in enumerate(records) if last[r.path] == i and self.rules.root_of(r.path) is not None]
+        if len(keep) < len(records):
             records, embeddings = [records[i] for i in keep], embeddings[keep]
             if not records:
                 return
+        self.archive.upsert(records, embeddings)
         self.store.upsert(records, embeddings)
         self.catalog.put(records)
         self.ledger.clear([r.path for r in records])
@@ -104,7 +131,26 @@ class Writer:
 
     def _retag(self) -> None:
         if self.tags is not None:
-            self.tags.retag_all(self.store, self.catalog.paths())
+            self.tags.retag_all(self.archive, self.catalog.paths())
+
+    def _maintain(self, task: StoreTask) -> None:
+        """Repair, rebuild or check the store; the answer (or the error) goes to the task's `result`."""
+        try:
+            if self.doctor is None:
+                raise RuntimeError("no store maintenance here")
+            if task.action == "check":
+                task.result.set_result(self.doctor.check())
+                return
+            if task.action == "repair":
+                info = self.doctor.repair(task.part, task.reason)
+            else:
+                info = self.doctor.rebuild(task.reason)
+            if task.part == "store":  # the new store holds exactly the copy's records
+                self.catalog.reset(self.archive.records())
+            task.result.set_result(info)
+        except BaseException as exc:
+            task.result.set_exception(exc)
+            raise
 
     def remove(self, paths: list[str], folders: tuple[str, ...] = ()) -> None:
         """Forget files (and every file under `folders`) that are gone from disk."""
@@ -118,6 +164,7 @@ class Writer:
         self.ledger.clear([f.path for f in self.ledger.all() if f.path in doomed or _inside(f.path, folders)])
 
     def _forget(self, paths: list[str]) -> None:
+        self.archive.delete(paths)
         self.store.delete(paths)
         self.catalog.remove(paths)
         if self.tags is not None:
@@ -135,7 +182,7 @@ class Writer:
         if not is_dir and not known:
             return (dest,)  # the source was never indexed (still pending, or failed)
         again: list[str] = []
-        embeddings = self.store.embeddings([s for s, _ in known])
+        embeddings = self.archive.embeddings([s for s, _ in known])
         records, vectors, stale = [], [], []
         for s, d in known:
             old = self.catalog.get(s)

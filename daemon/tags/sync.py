@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import background
 from ..config import TagSettings
-from ..index.store import Store, record_id
+from ..index.store import StoredEmbeddings, record_id
 from . import vocabulary
 from .export import Exporter
 from .rule import Calibration, Tagger, TextEncoder
@@ -97,19 +97,19 @@ class TagSync:
             for path in paths:
                 self.exporter.unwrite(Path(path))
 
-    def retag_all(self, store: Store, paths: Iterable[str]) -> int:
+    def retag_all(self, stored: StoredEmbeddings, paths: Iterable[str]) -> int:
         """Re-tag every indexed file (`paths`: the catalog's) from its stored embedding, without
         decoding or encoding an image."""
         started = time.perf_counter()
         indexed = list(paths)
         path_of = {record_id(p): p for p in indexed}
-        sample = store.embeddings(background.sample(indexed))
+        sample = stored.embeddings(background.sample(indexed))
         vectors = np.stack(list(sample.values())) if sample else np.zeros((0, 0), dtype=np.float32)
         calibration = self.tagger.measure(vectors, len(indexed))
         self.tagger.calibrate(calibration)
 
         def pages() -> Iterator[list[tuple[str, list[tuple[str, float]]]]]:
-            for ids, vectors in store.vectors():
+            for ids, vectors in stored.vectors():
                 page = [(path_of[i], tags) for i, tags in zip(ids, self.tagger.decide(vectors), strict=True)
                         if i in path_of]
                 self._export(page)

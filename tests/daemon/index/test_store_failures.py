@@ -1,0 +1,220 @@
+"""A store that cannot take writes or answer keeps every photo waiting, says so, and recovers by itself.
+
+Real failures: the data dir on a small tmpfs filled to the last byte, a real
+Chroma server (`chroma run`) stopped and started again. Real engines, the real
+API over its Unix socket.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import os
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from engine_harness import CountingModel, indexed_paths, make_engine, settled
+from helpers import wait_for
+
+from photosift.daemon.client import Client
+from photosift.daemon.engine import Engine
+from photosift.daemon.errors import ApiError
+from photosift.daemon.index.keeper import Backlog
+from photosift.daemon.index.messages import Done, Remove, Reuse
+from photosift.daemon.index.store import FileRecord
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 48 MB tmpfs, unmounted afterwards."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(mount)],
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"mounting a tmpfs needs root here, to fill a disk for real: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Fill `disk` to the last byte; returns the filler to delete."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (1 << 20, 4096, 1):
+            try:
+                while os.write(fd, b"\0" * size):
+                    pass
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.fixture
+def on_small_disk(env: dict[str, Path], model, small_disk: Path, make_shape: Callable[..., Path]
+                  ) -> Iterator[Engine]:
+    """An engine whose data dir is on the small disk, with two photos indexed."""
+    env["data"] = small_disk / "data"
+    make_shape(env["photos"], "red", "circle")
+    make_shape(env["photos"], "blue", "star")
+    engine = make_engine(env, CountingModel(model))
+    engine.start()
+    try:
+        wait_for(lambda: settled(engine) and len(engine.catalog) == 2, 60)
+        yield engine
+    finally:
+        engine.stop()
+
+
+def test_a_full_disk_keeps_new_photos_waiting_says_so_and_writes_them_once_space_is_freed(
+    on_small_disk: Engine, small_disk: Path, env: dict[str, Path], make_shape: Callable[..., Path]
+) -> None:
+    engine = on_small_disk
+    filler = fill(small_disk)
+    added = [make_shape(env["photos"] / "new", c, s) for c in ("green", "yellow") for s in ("square", "triangle")]
+
+    wait_for(lambda: settled(engine) and engine.status()["store"]["waiting"] == len(added), 60)
+    status = engine.status()
+    assert status["store"]["state"] == "disk_full"
+    assert status["store"]["message"] is not None and "disk is full" in status["store"]["message"]
+    assert "4 photos waiting" in status["store"]["message"]
+    assert status["failed"] == 0  # nothing is blamed on the photos
+    assert len(engine.catalog) == 2
+
+    filler.unlink()
+    # the writer retries after 2 s, doubling to 30 s: within a minute of the space coming back
+    wait_for(lambda: len(engine.catalog) == 6 and engine.status()["store"]["state"] == "ok", 60)
+    assert indexed_paths(engine) == {str(p) for p in [*env["photos"].glob("*.png"), *added]}
+    assert engine.status()["store"]["waiting"] == 0
+    assert engine.doctor.check()["healthy"]
+
+
+def test_beyond_the_bound_photos_wait_as_paths_and_are_looked_at_again(
+    on_small_disk: Engine, small_disk: Path, env: dict[str, Path], make_shape: Callable[..., Path]
+) -> None:
+    engine = on_small_disk
+    engine.pipeline.keeper.backlog.max_images = 2  # the real bound is 4,096 photos' embeddings
+    filler = fill(small_disk)
+    added = [make_shape(env["photos"] / "new", c, s) for c in ("green", "yellow") for s in ("square", "triangle")]
+
+    wait_for(lambda: settled(engine) and engine.status()["store"]["waiting"] == len(added), 60)
+    assert engine.status()["store"]["state"] == "disk_full"
+
+    filler.unlink()
+    wait_for(lambda: settled(engine) and len(engine.catalog) == 6 and engine.status()["store"]["state"] == "ok", 90)
+    assert indexed_paths(engine) == {str(p) for p in [*env["photos"].glob("*.png"), *added]}
+
+
+def test_the_backlog_keeps_order_and_its_bounds() -> None:
+    record = FileRecord("/r/a.png", "/r", 1, 1, "h", 1, 1, 1, "m")
+    backlog = Backlog(max_images=2, max_ops=2)
+    backlog.hold(Done("/r/x.png"))  # nothing to keep
+    assert not backlog
+    first, second = Reuse(record, np.zeros(4)), Remove(("/r/gone.png",))
+    backlog.hold(first)
+    backlog.hold(second)
+    backlog.hold(Reuse(dataclasses.replace(record, path="/r/c.png"), np.zeros(4)))  # fits: two images
+    assert backlog.full and backlog.waiting == 2
+    backlog.hold(Reuse(dataclasses.replace(record, path="/r/b.png"), np.zeros(4)))  # over: kept as its path
+    backlog.hold(Reuse(record, np.zeros(4)))  # a photo held already and changed since: counted once
+    backlog.hold(Remove(("/r/c.png",)))  # over max_ops: a rescan is owed instead
+    assert backlog.waiting == 3
+    assert backlog.first() is first
+    backlog.done_first()
+    assert backlog.first() is second
+    backlog.done_first()
+    backlog.done_first()
+    assert backlog.first() is None and not backlog.full
+    later, rescan = backlog.release()
+    assert later == {"/r/a.png", "/r/b.png"} and rescan
+    assert not backlog
+
+
+# -- a Chroma server that stops and comes back -------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ChromaServer:
+    """`chroma run` on a folder and a port, which can be stopped and started again."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+        assert chroma, "the chromadb package installs the `chroma` command"
+        self.proc = subprocess.Popen([chroma, "run", "--path", str(self.folder), "--host", "127.0.0.1",
+                                      "--port", str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self.answers, 60, interval=0.2)
+
+    def answers(self) -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port), timeout=1):
+            return True
+        return False
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(30)
+            self.proc = None
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ChromaServer]:
+    chroma = ChromaServer(tmp_path / "server")
+    chroma.start()
+    try:
+        yield chroma
+    finally:
+        chroma.stop()
+
+
+def test_a_chroma_server_that_stops_gives_503_and_status_says_so_and_all_resumes_when_it_is_back(
+    env: dict[str, Path], model, server: ChromaServer, make_shape: Callable[..., Path]
+) -> None:
+    for colour, shape in (("red", "circle"), ("blue", "star"), ("green", "square"), ("yellow", "triangle")):
+        make_shape(env["photos"], colour, shape)
+    socket_path = env["run"] / "api.sock"
+    engine = make_engine(env, CountingModel(model), serve_api=True, socket=str(socket_path), store=server.url)
+    engine.start()
+    try:
+        wait_for(lambda: settled(engine) and len(engine.catalog) == 4, 60)
+        with Client(socket_path) as client:
+            assert client.search("a red circle", k=1)[0]["path"].endswith(".png")
+
+            server.stop()
+            with pytest.raises(ApiError) as refused:
+                client.search("a red circle", k=1)
+            assert refused.value.status == 503 and refused.value.code == "store_unavailable"
+            assert server.url in str(refused.value)
+            make_shape(env["photos"], "blue", "circle")
+            make_shape(env["photos"], "red", "star")
+            wait_for(lambda: client.status()["store"]["waiting"] == 2, 60)
+            store = client.status()["store"]
+            assert store["state"] == "unreachable" and server.url in (store["message"] or "")
+
+            server.start()
+            wait_for(lambda: client.status()["indexed"] == 6 and client.status()["store"]["state"] == "ok", 60)
+            assert len(client.search("a blue circle", k=6)) == 6
+    finally:
+        engine.stop()
