@@ -12,12 +12,14 @@ from typing_extensions import NotRequired, TypedDict
 
 
 class FolderState(TypedDict):
-    """A watched folder: online or why not, its images, watched by file events or rescanned."""
+    """A watched folder: online or why not, its images, and whether file events cover it: "yes", "partial"
+    (`unwatched` of its folders are past the OS's watch limit, and are polled) or "no" (polled)."""
 
     path: str
     state: str
     indexed: int
-    watched: bool
+    watched: str
+    unwatched: int
     scanning: bool
 
 
@@ -89,6 +91,7 @@ class Status(TypedDict):
     progress: Progress
     scans_pending: int
     scanning: str | None
+    overflows: int  # times the OS dropped file events since start (each one rescans every folder)
     failed: int
     failures: list[FailureBrief]  # the first 100
     offline: int

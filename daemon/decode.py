@@ -50,6 +50,8 @@ NEUTRAL_BACKGROUND = tuple(round(c * 255) for c in CLIP_MEAN)
 Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
+MAX_PIXELS_PER_BYTE = 2048  # see _check_plausible
+
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 0x9003
 OFFSET_TIME_ORIGINAL = 0x9011
@@ -207,6 +209,26 @@ def _open_tiff_with_tifffile(path: Path | str | BinaryIO, limits: Limits) -> Ima
     return Image.fromarray(arr, "L")
 
 
+def _check_plausible(img: Image.Image, width: int, height: int) -> None:
+    """Refuse a JPEG whose header claims far more pixels than its bytes could hold.
+
+    A forged or cut-off header ("65000x65000" in a file of a few KB) would pass the
+    pixel check at 1/8 draft scale (66 MP), cost half a gigabyte to decode, and come
+    out as a grey image, since libjpeg fills what is missing. No real JPEG
+    compresses that far: a uniform grey 64 MP image, progressive and optimised,
+    takes 255 pixels a byte; the bound is eight times that.
+    """
+    fp = getattr(img, "fp", None)  # an ImageFile's open file: the path's, or the caller's BytesIO
+    if fp is None:
+        return
+    here = fp.tell()
+    on_disk = fp.seek(0, os.SEEK_END)
+    fp.seek(here)
+    if on_disk and width * height > MAX_PIXELS_PER_BYTE * on_disk:
+        raise DecodeError(f"the header claims {width}x{height} pixels, but the file holds only {on_disk:,} bytes: "
+                          "a forged or truncated JPEG")
+
+
 def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> tuple[Image.Image, int, int]:
     """Open and fully decode an image, upright, reduced by draft mode where possible.
 
@@ -227,6 +249,7 @@ def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> tuple[
     try:
         width, height = img.size
         if img.format in ("JPEG", "MPO"):
+            _check_plausible(img, width, height)
             img.draft("RGB", (2 * size, 2 * size))
         decoded_pixels = img.size[0] * img.size[1]
         if decoded_pixels > limits.max_pixels:

@@ -191,6 +191,7 @@ class Engine:
             "queued": self.pipeline.pending + settling,
             "progress": {"done": done, "total": total + settling},
             "scans_pending": self.scans.pending,
+            "overflows": self.watcher.overflows,
             "scanning": self.scans.scanning,
             "failed": len(failures),
             "failures": [{"path": f.path, "reason": f.reason} for f in failures[:100]],

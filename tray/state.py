@@ -2,8 +2,9 @@
 
 idle: everything indexed. indexing: a burst of work under way ("Indexing 1,240 / 8,000",
 with the rate and time left once two polls have measured it). paused. down: nothing
-answers on the socket. error: the daemon answered badly or not in time, a folder
-is offline, or files failed since the user last looked at the errors.
+answers on the socket. error: the index cannot be used (a full disk, a server away, a
+rebuild), the daemon answered badly or not in time, a folder is offline or past the
+watch limit, or files failed since the user last looked at the errors.
 """
 
 from __future__ import annotations
@@ -47,6 +48,9 @@ class Reader:
         self.seen_failures = min(self.seen_failures, self.failed)  # failures can be retried away
         done, total = status["progress"]["done"], status["progress"]["total"]
         rate = self.progress.rate(done)
+        store = status.get("store")
+        if store and store["message"]:  # the index itself is in trouble: nothing else matters as much
+            return Look("error", f"photosift: {store['message']}")
         if status["paused"]:
             return Look("paused", f"photosift: paused, {status['queued']:,} waiting")
         if total:
@@ -60,6 +64,10 @@ class Reader:
             problems.append(f"{new:,} file{'s' if new > 1 else ''} could not be indexed")
         if status.get("offline"):
             problems.append(f"{status['offline']} folder{'s' if status['offline'] > 1 else ''} offline")
+        unwatched = sum(r["unwatched"] for r in status["roots"] if r["watched"] != "yes")
+        if unwatched:
+            problems.append(f"{unwatched:,} folder{'s' if unwatched > 1 else ''} past the inotify watch limit "
+                            "(polled; raise fs.inotify.max_user_watches)")
         if status.get("scans_pending"):
             return Look("indexing", "photosift: scanning folders")
         indexed = f"{status['indexed']:,} images indexed"

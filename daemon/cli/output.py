@@ -71,7 +71,11 @@ def print_status(status: Status) -> None:
         state = root["state"]
         marks = "" if state == "online" else f"  OFFLINE ({state})"
         marks += "  scanning" if root["scanning"] else ""
-        marks += "" if root["watched"] or state != "online" else "  (not watched: rescanned periodically)"
+        if state == "online" and root["watched"] == "no":
+            marks += "  (not watched: looked at every 30 s; see docs/troubleshooting.md, \"watch limits\")"
+        elif state == "online" and root["watched"] == "partial":
+            marks += (f"  ({root['unwatched']:,} folders not watched, past the inotify watch limit: looked at "
+                      "every 30 s; raise fs.inotify.max_user_watches, see docs/troubleshooting.md)")
         print(f"folder:  {root['path']} ({root['indexed']} indexed){marks}")
 
 

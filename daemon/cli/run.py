@@ -99,6 +99,10 @@ def cmd_index(args: argparse.Namespace, config: Config) -> int:
               + f" ({encoded} encoded in {seconds:.1f} s, {rate:.1f} images/s)")
         for f in status["failures"][:10]:
             print(f"  failed: {f['path']}: {f['reason']}")
+    if status["store"]["message"]:  # the photos that waited for the store are found again by the next run
+        print(f"photosift: {status['store']['message']}; run the same command again once that is fixed",
+              file=sys.stderr)
+        return 1
     return 0
 
 

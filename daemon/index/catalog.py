@@ -23,6 +23,7 @@ class Catalog:
         self._lock = threading.Lock()
         self._by_path: dict[str, FileRecord] = {}
         self._by_hash: dict[str, set[str]] = defaultdict(set)
+        self._by_folder: dict[str, set[str]] = defaultdict(set)  # the folders polled for want of a watch
         self._per_root: Counter[str] = Counter()
         for record in records:
             self._add(record)
@@ -33,6 +34,7 @@ class Catalog:
             self._forget(old)
         self._by_path[record.path] = record
         self._by_hash[record.content_hash].add(record.path)
+        self._by_folder[os.path.dirname(record.path)].add(record.path)
         self._per_root[record.root] += 1
 
     def _forget(self, record: FileRecord) -> None:
@@ -41,6 +43,12 @@ class Catalog:
             paths.discard(record.path)
             if not paths:
                 del self._by_hash[record.content_hash]
+        folder = os.path.dirname(record.path)
+        siblings = self._by_folder.get(folder)
+        if siblings is not None:
+            siblings.discard(record.path)
+            if not siblings:
+                del self._by_folder[folder]
         self._per_root[record.root] -= 1
 
     def put(self, records: Iterable[FileRecord]) -> None:
@@ -53,6 +61,7 @@ class Catalog:
         with self._lock:
             self._by_path.clear()
             self._by_hash.clear()
+            self._by_folder.clear()
             self._per_root.clear()
             for record in records:
                 self._add(record)
@@ -87,6 +96,11 @@ class Catalog:
         prefix = folder.rstrip(os.sep) + os.sep
         with self._lock:
             return [p for p in self._by_path if p.startswith(prefix)]
+
+    def in_folder(self, folder: str) -> list[str]:
+        """Indexed paths directly in `folder` (not in its subfolders)."""
+        with self._lock:
+            return sorted(self._by_folder.get(folder.rstrip(os.sep) or os.sep, ()))
 
     def count_in_root(self, root: str) -> int:
         """How many indexed files lie under the root `root`: those indexed under it, plus those

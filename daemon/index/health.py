@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import errno
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from ..answers import RebuildInfo, StoreState
 from ..errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
+NO_ROOM_BYTES = 1 << 20  # less free space than this, and any write error of a local store means a full disk
 # what SQLite (Chroma's and ours) and the OS say when a disk is full
 _DISK_FULL = ("database or disk is full", "no space left on device", "disk quota exceeded")
 # what Chroma's HNSW segments and SQLite say when their files are damaged (truncated, garbage, missing)
@@ -41,12 +44,27 @@ def classify(exc: BaseException, where: str) -> StoreUnavailable:
         return exc
     text = str(exc).lower()
     if (isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)) or any(s in text for s in _DISK_FULL):
-        return StoreUnavailable("disk_full", f"the disk of {where} is full ({exc})")
+        return StoreUnavailable("disk_full", f"the disk of {where} is full ({exc}): free some space there")
     if _is_connection(exc):
         return StoreUnavailable("unreachable", f"the Chroma server at {where} does not answer ({exc})")
     if any(s in text for s in _DAMAGE):
         return StoreUnavailable("damaged", f"{where} is damaged ({exc})")
+    if _no_room(where):  # SQLite often says only "disk I/O error" when its journal cannot grow
+        return StoreUnavailable("disk_full", f"the disk of {where} is full ({exc}): free some space there")
     return StoreUnavailable("failing", f"{where} failed: {exc!r}")
+
+
+def _no_room(where: str) -> bool:
+    """True when `where` is a local path whose file system has (almost) no space left."""
+    if "://" in where:
+        return False
+    path = Path(where)
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    try:
+        return shutil.disk_usage(path).free < NO_ROOM_BYTES
+    except OSError:
+        return False
 
 
 def _is_connection(exc: BaseException) -> bool:

@@ -20,35 +20,40 @@ from .ledger import Ledger
 from .messages import Remove
 from .pipeline import Pipeline
 from .scan import Rules, is_empty, root_state, walk
+from .watches import FolderId
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class Plan:
-    """What a reconcile of one folder will do."""
+    """What a reconcile of one folder will do, and the folders its walk met (with their identities)."""
 
     submit: tuple[str, ...]
     gone: tuple[str, ...]
     offline: str | None  # why the root is offline, or None
+    folders: tuple[tuple[str, FolderId], ...] = ()
 
 
-def plan(folder: str, root: str, rules: Rules, catalog: Catalog, ledger: Ledger) -> Plan:
-    """Compare `folder` (a root or a folder inside one) on disk with the index."""
+def plan(folder: str, root: str, rules: Rules, catalog: Catalog, ledger: Ledger, recursive: bool = True) -> Plan:
+    """Compare `folder` (a root or a folder inside one; only its own files unless `recursive`) on disk with
+    the index."""
     state = root_state(root)
-    indexed = catalog.under(folder)
+    indexed = catalog.under(folder) if recursive else catalog.in_folder(folder)
     if state != "online":
         return Plan((), (), state)
-    if folder == root and indexed and is_empty(root):
+    if folder == root and recursive and indexed and is_empty(root):
         return Plan((), (), "empty (looks unmounted)")
-    disk: dict[str, FileStat] = dict(walk(folder, rules))
+    folders: list[tuple[str, FolderId]] = []
+    disk: dict[str, FileStat] = dict(walk(folder, rules, folders, recursive))
     submit = tuple(
         sorted(p for p, st in disk.items() if not catalog.unchanged(p, st) and not ledger.failed_unchanged(p, st))
     )
     prefix = folder.rstrip(os.sep) + os.sep
-    failed = [f.path for f in ledger.all() if f.path.startswith(prefix)]
+    failed = [f.path for f in ledger.all()
+              if f.path.startswith(prefix) and (recursive or os.path.dirname(f.path) == folder)]
     gone = tuple(sorted((set(indexed) | set(failed)) - disk.keys()))
-    return Plan(submit, gone, None)
+    return Plan(submit, gone, None, tuple(folders))
 
 
 def apply(p: Plan, pipeline: Pipeline, rules: Rules, stopping: threading.Event) -> bool:

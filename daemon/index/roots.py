@@ -6,11 +6,13 @@ whole, when the user adds or removes a folder. Two threads work here: the
 scanner reconciles the folders queued on the `ScanQueue` one at a time, and
 the monitor (only while watching) checks each root's state every few seconds,
 at once when the watcher reports that one went away, and queues the periodic
-rescan.
+rescan and the poll of the folders no watch covers (watches.py): every scan
+compares the folders it walked with those the OS watches.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import os
 import threading
@@ -29,12 +31,14 @@ from .messages import Remove
 from .pipeline import Pipeline
 from .scan import Rules, is_empty, root_state
 from .watcher import Watcher
+from .watches import POLL_SECONDS, Coverage, FolderId
 
 log = logging.getLogger(__name__)
 
 ROOT_CHECK_SECONDS = 5.0
 MONITOR_SECONDS = 1.0
-# roots the OS would not watch are rescanned this often instead
+# roots the OS would not watch at all are rescanned this often (where watches.py cannot tell which
+# folders are watched; on Linux those folders are polled every POLL_SECONDS)
 UNWATCHED_RESCAN_SECONDS = 300.0
 
 
@@ -42,6 +46,15 @@ class ProgressTotal(Protocol):
     """What a progress display needs from a scan (tqdm's bar has it): how many files it will index."""
 
     total: float | None
+
+
+class Poll(enum.Enum):
+    """The scan queue's item for "look at the folders no watch covers"."""
+
+    UNWATCHED = "the folders no watch covers"
+
+
+POLL = Poll.UNWATCHED
 
 
 class ScanQueue:
@@ -54,13 +67,13 @@ class ScanQueue:
     def __init__(self, rules: Rules) -> None:
         self._rules = rules
         self._cond = threading.Condition()
-        self._folders: list[str] = []
+        self._folders: list[str | Poll] = []
         self._root_changed = threading.Event()
         self._closed = False
         self.scanning: str | None = None
 
-    def folder(self, path: str) -> None:
-        """Queue a reconcile of a root or of a folder inside one."""
+    def folder(self, path: str | Poll) -> None:
+        """Queue a reconcile of a root or of a folder inside one (or the poll of the unwatched folders)."""
         with self._cond:
             if path not in self._folders:
                 self._folders.append(path)
@@ -77,18 +90,19 @@ class ScanQueue:
 
     @property
     def pending(self) -> int:
-        """Folders queued, plus the one being scanned."""
+        """Folders queued, plus the one being scanned (a poll of unwatched folders is not shown)."""
         with self._cond:
-            return len(self._folders) + (1 if self.scanning else 0)
+            return sum(1 for f in self._folders if f is not POLL) + (1 if self.scanning else 0)
 
-    def take(self) -> str | None:
+    def take(self) -> str | Poll | None:
         """The next folder to scan (waiting for one), marked as being scanned; None once closed."""
         with self._cond:
             self._cond.wait_for(lambda: self._folders or self._closed)
             if self._closed:
                 return None
-            self.scanning = self._folders.pop(0)
-            return self.scanning
+            item = self._folders.pop(0)
+            self.scanning = item if isinstance(item, str) else None
+            return item
 
     def finished(self) -> None:
         self.scanning = None
@@ -135,6 +149,8 @@ class Roots:
         self._lock = threading.Lock()  # root checks run on the monitor and on API threads
         self._stopping = threading.Event()
         self._last_rescan = 0.0
+        self._last_poll = 0.0
+        self.coverage = Coverage()
         self._scanner = threading.Thread(target=self._scan_loop, name="photosift-scan", daemon=True)
         self._monitor = threading.Thread(target=self._monitor_loop, name="photosift-monitor", daemon=True)
 
@@ -166,7 +182,10 @@ class Roots:
     def _scan_loop(self) -> None:
         while (folder := self.scans.take()) is not None:
             try:
-                self.scan(folder)
+                if folder is POLL:
+                    self.poll_unwatched()
+                else:
+                    self.scan(folder)
             except Exception:
                 log.exception("scanning %s failed", folder)
             finally:
@@ -185,8 +204,39 @@ class Roots:
             log.info("%s: %d new or changed, %d gone", folder, len(plan.submit), len(plan.gone))
         if progress is not None:
             progress.total = (progress.total or 0) + len(plan.submit)
+        self._covered(root, folder, plan.folders)
         reconcile.apply(plan, self.pipeline, self.rules, self._stopping)
         return plan
+
+    def _covered(self, root: str, folder: str, walked: tuple[tuple[str, FolderId], ...]) -> None:
+        """Compare the folders a scan walked with those the OS watches (only while watching)."""
+        if self.watch:
+            self.coverage.update(root, folder, walked)
+
+    def poll_unwatched(self) -> None:
+        """Reconcile the files of every folder no watch covers (each folder's own files, in one plan);
+        a subfolder met there for the first time is scanned whole at once."""
+        submit: list[str] = []
+        gone: list[str] = []
+        for root in self.folders:
+            unwatched = self.coverage.unwatched(root)
+            if not unwatched or self._states.get(root) != "online":
+                continue
+            walked: list[tuple[str, FolderId]] = []
+            for folder in unwatched:
+                if not os.path.isdir(folder):  # removed since: its files leave, and it is polled no more
+                    gone.extend(self.catalog.in_folder(folder))
+                    continue
+                plan = reconcile.plan(folder, root, self.rules, self.catalog, self.ledger, recursive=False)
+                submit.extend(plan.submit)
+                gone.extend(plan.gone)
+                walked.extend(plan.folders)
+            for new in self.coverage.polled(root, unwatched, walked):
+                self.scans.folder(new)
+        if submit or gone:
+            log.info("unwatched folders: %d new or changed, %d gone", len(submit), len(gone))
+            reconcile.apply(reconcile.Plan(tuple(submit), tuple(gone), None), self.pipeline, self.rules,
+                            self._stopping)
 
     def rescan(self, path: str | None) -> list[str]:
         """Queue a reconcile of one folder inside a root, or of every root; returns what was queued."""
@@ -202,18 +252,22 @@ class Roots:
     # -- states ------------------------------------------------------------------------------------
 
     def states(self) -> list[FolderState]:
-        """Each watched folder: online or why not, its images, watched or polled, being scanned."""
+        """Each watched folder: online or why not, its images, watched (all of it, part of it, or not at
+        all: the rest is polled), being scanned."""
         scanning = self.scans.scanning
-        return [
-            {
+        states: list[FolderState] = []
+        for root in self.folders:
+            unwatched = len(self.coverage.unwatched(root))
+            watched = "no" if not self.watcher.watching(root) else "partial" if unwatched else "yes"
+            states.append({
                 "path": root,
                 "state": self._states.get(root, "unknown"),
                 "indexed": self.catalog.count_in_root(root),
-                "watched": self.watcher.watching(root),
+                "watched": watched,
+                "unwatched": unwatched,
                 "scanning": scanning is not None and self.rules.root_of(scanning) == root,
-            }
-            for root in self.folders
-        ]
+            })
+        return states
 
     def _current_state(self, root: str) -> str:
         state = root_state(root)
@@ -240,6 +294,7 @@ class Roots:
                 self._set_state(root, state)
                 if state != "online":
                     self.watcher.unwatch(root)
+                    self.coverage.forget(root)
                     continue
                 if previous != "online":
                     if self.watch:
@@ -263,6 +318,25 @@ class Roots:
             if interval and now - self._last_rescan >= interval:
                 self._last_rescan = now
                 self.scans.every_root()
+            if now - self._last_poll >= POLL_SECONDS:
+                self._last_poll = now
+                self._poll()
+
+    def _poll(self) -> None:
+        """Queue the poll of the unwatched folders; watch afresh where the watch limit was raised."""
+        partial = [r for r in self.folders if self.coverage.unwatched(r)]
+        if not partial:
+            return
+        if self.coverage.limits_raised():
+            for root in partial:  # the user raised the limit: watch everything again, then look again
+                log.info("the inotify watch limit was raised: watching %s afresh", root)
+                with self._lock:
+                    self.watcher.unwatch(root)
+                    self.coverage.forget(root)
+                    self.watcher.watch(root)
+                self.scans.folder(root)
+            return
+        self.scans.folder(POLL)
 
     # -- changing the list -------------------------------------------------------------------------
 
@@ -273,6 +347,7 @@ class Roots:
             self._save(change)
             for root in change.removed:  # absorbed: watched through the new folder from now on
                 self.watcher.unwatch(root)
+                self.coverage.forget(root)
                 self._states.pop(root, None)
         log.info("now watching %s", ", ".join(change.added))
         self._check(schedule=True)  # watches and scans the new folder
@@ -285,6 +360,7 @@ class Roots:
             self._save(change)
             for root in change.removed:
                 self.watcher.unwatch(root)
+                self.coverage.forget(root)
                 self._states.pop(root, None)
         # in order behind anything already headed for the writer, which drops late arrivals too
         self.pipeline.send(Remove((), change.removed))

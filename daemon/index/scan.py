@@ -8,6 +8,7 @@ target resolves inside one of the roots.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import logging
 import os
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..decode import FileStat
+from .watches import FolderId, folder_id
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +89,14 @@ class Rules:
         return stat.S_ISREG(mode)
 
 
-def walk(root: str, rules: Rules) -> Iterator[tuple[str, FileStat]]:
-    """Every wanted file under `root` with its stat; unreadable folders are logged and skipped."""
+def walk(root: str, rules: Rules, folders: list[tuple[str, FolderId]] | None = None,
+         recursive: bool = True) -> Iterator[tuple[str, FileStat]]:
+    """Every wanted file under `root` (only in it, unless `recursive`) with its stat; unreadable folders
+    are logged and skipped. `folders` collects each folder met that is not excluded (`root` included),
+    with its identity: watches.py compares them with what the OS watches."""
+    if folders is not None:
+        with contextlib.suppress(OSError):
+            folders.append((root, folder_id(os.stat(root))))
     stack = [root]
     while stack:
         folder = stack.pop()
@@ -102,7 +110,10 @@ def walk(root: str, rules: Rules) -> Iterator[tuple[str, FileStat]]:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     if not rules.excluded_name(entry.name) and not rules.excluded(entry.path):
-                        stack.append(entry.path)
+                        if recursive:
+                            stack.append(entry.path)
+                        if folders is not None:
+                            folders.append((entry.path, folder_id(entry.stat(follow_symlinks=False))))
                     continue
                 if not rules.wanted(entry.path):
                     continue

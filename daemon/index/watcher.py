@@ -5,6 +5,11 @@ once they settle); deletions and moves go straight to the writer, in order, as
 `Remove` and `Move` ops, so a renamed folder of 10,000 photos costs 10,000
 metadata updates and no encoding. A folder that appears is handed to the scan
 queue, and so is a root that vanishes (see roots.py).
+
+Lost events become a scan: when the kernel's inotify queue overflows, watchdog
+drops the events, rebuilds its watches and says so only in a log record
+(watchdog.observers.inotify_c, "Inotify queue overflowed"). `Watcher` listens
+for that record and rescans every root at once.
 """
 
 from __future__ import annotations
@@ -55,6 +60,25 @@ class Scans(Protocol):
     def root_changed(self, root: str) -> None:
         """A root may have gone away or come back: check its state."""
 
+    def every_root(self) -> None:
+        """Events were lost: reconcile every root."""
+
+
+# where watchdog (7.1 and later) reports that the kernel dropped events
+OVERFLOW_LOGGER = "watchdog.observers.inotify_c"
+
+
+class _OverflowListener(logging.Handler):
+    """Turns watchdog's "queue overflowed" log record into a rescan of every root."""
+
+    def __init__(self, watcher: Watcher) -> None:
+        super().__init__(logging.WARNING)
+        self.watcher = watcher
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in record.getMessage().lower():
+            self.watcher.events_lost()
+
 
 class Watcher:
     """Watches the online roots and feeds their changes to the pipeline and the scan queue."""
@@ -66,13 +90,27 @@ class Watcher:
         self._observer = Observer()
         self._handler = _Handler(self)
         self._watches: dict[str, ObservedWatch] = {}
+        self._overflow = _OverflowListener(self)
+        self.overflows = 0  # times the kernel dropped events since start
 
     def start(self) -> None:
+        logger = logging.getLogger(OVERFLOW_LOGGER)
+        if not logger.isEnabledFor(logging.WARNING):  # someone silenced watchdog: we still need the record
+            logger.setLevel(logging.WARNING)
+        logger.addHandler(self._overflow)
         self._observer.start()
 
     def stop(self) -> None:
         self._observer.stop()
         self._observer.join()
+        logging.getLogger(OVERFLOW_LOGGER).removeHandler(self._overflow)
+
+    def events_lost(self) -> None:
+        """The kernel's event queue overflowed: what changed meanwhile is found by rescanning."""
+        self.overflows += 1
+        log.warning("file events were lost (the inotify queue overflowed, fs.inotify.max_queued_events): "
+                    "rescanning every watched folder")
+        self.scans.every_root()
 
     def watch(self, root: str) -> bool:
         """Start watching a root; False (and a logged reason) if the OS refuses."""

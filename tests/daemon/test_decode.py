@@ -188,6 +188,25 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path) -> None:
     assert "30000x30000" in info.value.reason
 
 
+def test_a_jpeg_whose_header_claims_more_pixels_than_its_bytes_hold_is_refused(tmp_path: Path) -> None:
+    # a real JPEG with its frame header (SOF0) forged to 65000 x 65000: at 1/8 draft scale that is 66 MP,
+    # under the pixel limit, and libjpeg would fill the missing data with grey
+    buf = io.BytesIO()
+    Image.fromarray(data.astronaut()).save(buf, "JPEG")
+    raw = bytearray(buf.getvalue())
+    sof = raw.index(b"\xff\xc0")
+    raw[sof + 5 : sof + 9] = (65000).to_bytes(2, "big") * 2  # height, width
+    forged = tmp_path / "forged.jpg"
+    forged.write_bytes(bytes(raw))
+    with pytest.raises(DecodeError, match="claims 65000x65000 pixels, but the file holds only") as info:
+        decode_file(str(forged), 224, Limits())
+    assert "forged or truncated" in info.value.reason
+    # the most compressible real JPEG there is, one grey 64 MP, progressive and optimised, still decodes
+    grey = tmp_path / "grey.jpg"
+    Image.new("L", (8000, 8000), 128).save(grey, "JPEG", progressive=True, optimize=True)
+    assert decode_file(str(grey), 224, Limits()).width == 8000
+
+
 def test_a_large_jpeg_is_judged_by_its_draft_size(tmp_path: Path) -> None:
     path = big_jpeg(tmp_path, "rocket", width=6000)  # 24 MP declared, decoded at 1/8
     decoded = decode_file(str(path), 224, Limits(max_pixels=2_000_000))

@@ -12,7 +12,8 @@ from photosift.tray.state import Reader
 
 def status(**changes: Any) -> dict[str, Any]:
     base: dict[str, Any] = {"paused": False, "indexed": 12408, "queued": 0, "failed": 0, "offline": 0,
-                            "scans_pending": 0, "progress": {"done": 0, "total": 0}}
+                            "scans_pending": 0, "progress": {"done": 0, "total": 0}, "roots": [],
+                            "store": {"state": "ok", "message": None}}
     return {**base, **changes}
 
 
@@ -42,3 +43,14 @@ def test_paused_failures_and_offline_folders() -> None:
     reader.errors_seen()
     assert reader.look(status(failed=0)).state == "idle"  # failures retried away
     assert reader.look(status(failed=1)).state == "error"  # a new one after that counts again
+
+
+def test_a_store_in_trouble_and_folders_past_the_watch_limit_are_told_with_the_fix() -> None:
+    reader = Reader()
+    full = "the index's disk is full (/home/ana/.local/share/photosift): 150 photos waiting; free some space"
+    look = reader.look(status(store={"state": "disk_full", "message": full}, progress={"done": 3, "total": 9}))
+    assert (look.state, look.title) == ("error", f"photosift: {full}")  # before the progress of a stuck burst
+    partial = reader.look(status(roots=[{"watched": "partial", "unwatched": 183}]))
+    assert partial.state == "error"
+    assert partial.title.endswith(
+        "183 folders past the inotify watch limit (polled; raise fs.inotify.max_user_watches)")

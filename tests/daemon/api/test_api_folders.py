@@ -39,7 +39,7 @@ def test_adding_a_folder_saves_it_watches_it_and_indexes_it(
     wait_for(lambda: client.status()["indexed"] == 17)
     listing = {f["path"]: f for f in client.folders()}
     assert listing[str(extra)]["indexed"] == 1 and listing[str(library)]["indexed"] == 16
-    wait_for(lambda: {f["path"]: f for f in client.folders()}[str(extra)]["watched"])
+    wait_for(lambda: {f["path"]: f for f in client.folders()}[str(extra)]["watched"] == "yes")
     make_shape(extra, "red", "circle", "later.png")  # now a watched folder: the new file arrives by event
     wait_for(lambda: client.status()["indexed"] == 18)
     assert names(client.search("a blue star", k=1, folder=str(extra))) == ["extra-star.png"]

@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from engine_harness import CountingModel, indexed_paths, make_engine, settled
-from helpers import wait_for
+from helpers import photosift_cmd, wait_for, write_config
 
 from photosift.daemon.client import Client
 from photosift.daemon.engine import Engine
@@ -115,6 +115,30 @@ def test_beyond_the_bound_photos_wait_as_paths_and_are_looked_at_again(
     filler.unlink()
     wait_for(lambda: settled(engine) and len(engine.catalog) == 6 and engine.status()["store"]["state"] == "ok", 90)
     assert indexed_paths(engine) == {str(p) for p in [*env["photos"].glob("*.png"), *added]}
+
+
+def test_index_once_on_a_full_disk_says_so_and_exits_1_then_finishes_once_space_is_freed(
+    env: dict[str, Path], small_disk: Path, make_shape: Callable[..., Path]
+) -> None:
+    env["data"] = small_disk / "data"
+    write_config(env["config"], debounce_seconds=0.3)
+    make_shape(env["photos"], "red", "circle")
+    run_env = {**os.environ, "PHOTOSIFT_DATA_DIR": str(env["data"])}
+
+    def index() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(photosift_cmd("index", str(env["photos"]), "--once", "--quiet"), env=run_env,
+                              capture_output=True, text=True, timeout=300)
+
+    assert index().returncode == 0
+    filler = fill(small_disk)
+    make_shape(env["photos"], "blue", "star")
+    full = index()  # SQLite cannot even open its journals: it says so at start, and nothing is lost
+    assert full.returncode == 1, full.stderr
+    assert "is full" in full.stderr and "free some space there" in full.stderr
+    filler.unlink()
+    again = index()
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("2 images indexed, 0 failed")
 
 
 def test_the_backlog_keeps_order_and_its_bounds() -> None:
