@@ -70,6 +70,10 @@ def test_kill_9_mid_indexing_then_restart_yields_every_file_once(
     second = daemons()
     wait_for(lambda: (s := read_status(env)) and s["pid"] == second.pid and s["indexed"] == len(files)
              and s["queued"] == 0 and s["scans_pending"] == 0, 240)
+    # the store and photosift's own copy of it agree after the kill (or were brought to agree at start)
+    check = subprocess.run(photosift_cmd("store", "check", "--json"), capture_output=True, text=True, timeout=120)
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert json.loads(check.stdout)["copy_records"] == len(files)
     second.send_signal(signal.SIGTERM)
     assert second.wait(60) == 0  # a clean stop on SIGTERM
     assert not (env["run"] / "api.sock").exists()  # the second daemon replaced the first's stale socket
