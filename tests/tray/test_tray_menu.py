@@ -20,6 +20,15 @@ from .conftest import screenshot
 from .xclient import TrayWindow
 
 
+def wait_docked(tray: subprocess.Popen[str], tray_window: TrayWindow, daemon: Engine) -> None:
+    """Wait for the icon to dock with its idle title (or the tray to exit); say what was seen if not."""
+    try:
+        wait_for(lambda: (tray_window.docked() and tray_window.title() == "photosift: 16 images indexed")
+                 or tray.poll() is not None, 60)
+    except AssertionError as exc:  # this failed once in a loaded full run: keep what was seen
+        raise AssertionError(f"{exc}: docked {tray_window.docked()}, title {tray_window.title()!r}, "
+                             f"daemon status {daemon.status()!r}") from exc
+
 def test_the_real_menu_pauses_indexing_and_quits(display: str, tray_host: None, daemon: Engine,
                                                  env: dict[str, Path], tray_window: TrayWindow) -> None:
     pytest.importorskip("gi", reason="PyGObject is not installed (install/test.sh builds it where "
@@ -30,12 +39,7 @@ def test_the_real_menu_pauses_indexing_and_quits(display: str, tray_host: None, 
     tray = subprocess.Popen([dbus_run_session, "--", *photosift_cmd("tray")], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env={**os.environ, "PYSTRAY_BACKEND": "gtk"})
     try:
-        try:
-            wait_for(lambda: (tray_window.docked() and tray_window.title() == "photosift: 16 images indexed")
-                     or tray.poll() is not None, 60)
-        except AssertionError as exc:  # say what was seen instead (this failed once in a loaded full run)
-            raise AssertionError(f"{exc}: docked {tray_window.docked()}, title {tray_window.title()!r}, "
-                                 f"daemon status {daemon.status()!r}") from exc
+        wait_docked(tray, tray_window, daemon)
         assert tray.poll() is None, tray.stderr.read()  # type: ignore[union-attr]
 
         tray_window.click(button=3)
@@ -64,12 +68,7 @@ def test_without_a_session_bus_the_tray_falls_back_to_plain_x11(display: str, tr
     tray = subprocess.Popen(photosift_cmd("tray"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=bare)
     try:
-        try:
-            wait_for(lambda: (tray_window.docked() and tray_window.title() == "photosift: 16 images indexed")
-                     or tray.poll() is not None, 60)
-        except AssertionError as exc:  # say what was seen instead (this failed once in a loaded full run)
-            raise AssertionError(f"{exc}: docked {tray_window.docked()}, title {tray_window.title()!r}, "
-                                 f"daemon status {daemon.status()!r}") from exc
+        wait_docked(tray, tray_window, daemon)
         assert tray.poll() is None, tray.stderr.read()  # type: ignore[union-attr]
     finally:
         tray.send_signal(signal.SIGTERM)  # as a session's logout does
