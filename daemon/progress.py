@@ -41,6 +41,9 @@ class Progress:
         offline = status.get("offline", 0)
         if offline:
             counts += f", {offline} folder{'s' if offline > 1 else ''} offline"
+        store = status.get("store")
+        if store and store["message"]:  # a stalled bar would not say why
+            return f"PROBLEM: {store['message']} · {counts}"
         if status["paused"]:
             return f"paused: {status['queued']:,} waiting · {counts}"
         if not total:

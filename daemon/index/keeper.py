@@ -123,8 +123,10 @@ class Keeper:
     """
 
     def __init__(self, writer: Writer, health: StoreHealth, look_again: Callable[[str], None],
-                 rescan: Callable[[], None], heartbeat: bool = False, backlog: Backlog | None = None) -> None:
+                 rescan: Callable[[], None], heartbeat: bool = False, backlog: Backlog | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.writer = writer
+        self._clock = clock
         self.health = health
         self.backlog = backlog or Backlog()
         self._look_again = look_again
@@ -133,7 +135,7 @@ class Keeper:
         self._delay = RETRY_FIRST
         self._retry_at: float | None = None
         self._attempts = 0  # of the first held op
-        self._next_heartbeat = time.monotonic() + HEARTBEAT
+        self._next_heartbeat = clock() + HEARTBEAT
 
     def admit(self, path: str) -> bool:
         """Whether a path may be examined now; False (it is kept as a path) while the backlog is full."""
@@ -147,7 +149,7 @@ class Keeper:
         """Apply `op`, or hold it behind work already held; returns the paths found still changing."""
         if isinstance(op, StoreTask):  # repairs never wait behind held work: they are how it gets unstuck
             self.writer.apply(op)
-            self._retry_at = time.monotonic()
+            self._retry_at = self._clock()
             return ()
         if self.backlog:
             self._hold(op)
@@ -163,7 +165,7 @@ class Keeper:
 
     def tick(self) -> None:
         """Called by the writer's thread between ops: retries held work when due, checks a server."""
-        now = time.monotonic()
+        now = self._clock()
         if self._retry_at is None:
             if not self.health.ok:  # a search met the failure: ask the store when it answers again
                 self._retry_at = now + self._delay
@@ -238,7 +240,7 @@ class Keeper:
     def _failed(self, exc: StoreUnavailable | sqlite3.Error) -> None:
         failure = exc if isinstance(exc, StoreUnavailable) else classify(exc, self.health.data_dir)
         self.health.report(failure, "data")  # the store's own guard reported its part already
-        now = time.monotonic()
+        now = self._clock()
         if self._retry_at is not None:
             self._delay = min(self._delay * 2, RETRY_MOST)
         self._retry_at = now + self._delay

@@ -19,6 +19,9 @@ def test_states() -> None:
     assert progress.line(status(scans_pending=1)).startswith("scanning folders · ")
     assert progress.line(status(0, 40, paused=True)) == "paused: 40 waiting · 12,034 indexed, 3 failed"
     assert progress.line(status(offline=2)).endswith("3 failed, 2 folders offline")
+    full = {"state": "disk_full", "message": "the index's disk is full (/data): 150 photos waiting; free some space"}
+    assert progress.line(status(0, 150, store=full)) == (
+        "PROBLEM: the index's disk is full (/data): 150 photos waiting; free some space · 12,034 indexed, 3 failed")
 
 
 def test_bar_rate_and_time_left() -> None:

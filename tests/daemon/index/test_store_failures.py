@@ -21,14 +21,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 from engine_harness import CountingModel, indexed_paths, make_engine, settled
-from helpers import photosift_cmd, wait_for, write_config
+from helpers import FakeClock, photosift_cmd, wait_for, write_config
 
 from photosift.daemon.client import Client
 from photosift.daemon.engine import Engine
 from photosift.daemon.errors import ApiError
-from photosift.daemon.index.keeper import Backlog
-from photosift.daemon.index.messages import Done, Remove, Reuse
-from photosift.daemon.index.store import FileRecord
+from photosift.daemon.index.archive import Archive
+from photosift.daemon.index.catalog import Catalog
+from photosift.daemon.index.health import StoreHealth, classify
+from photosift.daemon.index.keeper import GIVE_UP_AFTER, RETRY_MOST, Backlog, Keeper
+from photosift.daemon.index.ledger import Ledger
+from photosift.daemon.index.messages import Done, Remove, Reuse, WriterOp
+from photosift.daemon.index.scan import Rules
+from photosift.daemon.index.store import FileRecord, Store
+from photosift.daemon.index.writer import Writer
 
 
 @pytest.fixture
@@ -139,6 +145,48 @@ def test_index_once_on_a_full_disk_says_so_and_exits_1_then_finishes_once_space_
     again = index()
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("2 images indexed, 0 failed")
+
+
+class RefusingWriter(Writer):
+    """The real writer, but the store refuses one file's write with an unexplained error, every time.
+    (A Chroma that deterministically refuses one record cannot be made to happen here.)"""
+
+    refused = "/r/refused.png"
+
+    def apply(self, op: WriterOp) -> tuple[str, ...]:
+        if isinstance(op, Reuse) and op.record.path == self.refused:
+            raise classify(RuntimeError("Error executing plan: something unexplained"), self.store.location)
+        return super().apply(op)
+
+
+def test_an_op_the_store_keeps_refusing_is_given_up_on_and_its_photo_recorded_as_failed(
+    tmp_path: Path, model
+) -> None:
+    store = Store.open("", tmp_path, model.model_id, model.embed_dim)
+    archive = Archive(tmp_path / "copy.sqlite", model.embed_dim)
+    ledger = Ledger(tmp_path / "failures.sqlite")
+    catalog = Catalog()
+    rules = Rules.build((Path("/r"),), (), ("png",))
+    writer = RefusingWriter(store, archive, catalog, ledger, rules)
+    health, clock = StoreHealth(store.location), FakeClock()
+    keeper = Keeper(writer, health, look_again=lambda path: None, rescan=lambda: None, clock=clock)
+    vector = np.ones(model.embed_dim, dtype=np.float32) / np.sqrt(model.embed_dim)
+    refused = FileRecord(RefusingWriter.refused, "/r", 10, 1, "a" * 32, 1, 1, 1, model.model_id)
+    try:
+        keeper.apply(Reuse(refused, vector))
+        keeper.apply(Reuse(dataclasses.replace(refused, path="/r/fine.png", content_hash="b" * 32), vector))
+        assert health.kind == "failing" and health.waiting == 2 and len(catalog) == 0
+        for _ in range(GIVE_UP_AFTER + 2):  # retries at 2, 4, 8, 16, 30 s...
+            clock.now += RETRY_MOST
+            keeper.tick()
+        assert health.ok and health.waiting == 0
+        assert catalog.paths() == {"/r/fine.png"}  # the op held behind the refused one was not lost
+        (failure,) = ledger.all()
+        assert failure.path == RefusingWriter.refused and failure.reason.startswith("the index refused it")
+    finally:
+        store.close()
+        archive.close()
+        ledger.close()
 
 
 def test_the_backlog_keeps_order_and_its_bounds() -> None:
