@@ -6,6 +6,8 @@
 (2) A real `photosift daemon` over a store of N records and a watched folder that
     receives M 12 MP JPEGs: its RSS once started and idle, its peak (VmHWM) while it
     indexes them, and its RSS when idle again.
+(3) One decode of a JPEG whose header is forged to claim 65000x65000 pixels: what
+    it adds to a process's peak (it is refused before a pixel is decoded).
 
 ViT-B/32's real weights when cached, else random weights (memory does not depend on
 their values; it says which). Figures compare only within one run on one machine.
@@ -100,6 +102,33 @@ def daemon_run(spec: str, kept: Path, jpegs: list[Path], size: int, workdir: Pat
         shutil.rmtree(run, ignore_errors=True)
 
 
+FORGED = """
+import io, resource, sys
+from PIL import Image
+from photosift.daemon.decode import Limits, decode_file
+from photosift.daemon.errors import DecodeError
+buf = io.BytesIO()
+Image.new("RGB", (512, 512), (200, 120, 40)).save(buf, "JPEG")
+raw = bytearray(buf.getvalue())
+sof = raw.index(b"\\xff\\xc0")
+raw[sof + 5 : sof + 9] = (65000).to_bytes(2, "big") * 2
+open(sys.argv[1], "wb").write(bytes(raw))
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    decode_file(sys.argv[1], 224, Limits())
+    verdict = "decoded"
+except DecodeError as exc:
+    verdict = "refused: " + exc.reason
+print(f"{(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024:.0f} MB; {verdict}")
+"""
+
+
+def forged(workdir: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", FORGED, str(workdir / "forged.jpg")], capture_output=True,
+                          text=True, check=True)
+    print(f"  peak added: {done.stdout.strip()}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=100_000, help="records in the store (default 100,000)")
@@ -116,6 +145,8 @@ def main() -> None:
     print("(2) the daemon:")
     jpegs = make_jpegs(args.workdir / f"jpegs-{args.import_size}", args.import_size)
     daemon_run(spec, kept, jpegs, args.size, args.workdir)
+    print("(3) a JPEG whose header claims 65000x65000 pixels, decoded once:")
+    forged(args.workdir)
 
 
 if __name__ == "__main__":

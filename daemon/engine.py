@@ -28,13 +28,14 @@ from .index.health import StoreHealth
 from .index.ledger import Ledger
 from .index.messages import Retag, StoreTask
 from .index.pipeline import Pipeline, Stages
+from .index.probe import ChildProbe
 from .index.roots import Roots, ScanQueue
 from .index.scan import Rules
 from .index.store import location
 from .index.watcher import Watcher
 from .index.writer import Writer
 from .lock import DataDirLock
-from .model import ClipModel, load
+from .model import ClipModel, load, model_id_for
 from .searcher import Embedder, Searcher
 from .tags.queries import TagQueries
 from .tags.sync import TagSync
@@ -88,6 +89,12 @@ class Engine:
         config = self.config
         self.lock.acquire("daemon" if self.watch else "index")
         self._started("lock", self.lock.release)
+        # the embedded store is probed in a child process (a damaged one can crash its reader) while
+        # the model loads: the two take seconds each
+        model_id = self.model.model_id if self.model is not None else model_id_for(config.model)
+        probe = ChildProbe(self.data_dir / "chroma", model_id) if not config.store else None
+        if probe is not None:
+            self._started("store probe", probe.cancel)
         if self.model is None:
             self.model = load(config.model, config.device, self.cache_dir)
         model = self.model
@@ -96,7 +103,7 @@ class Engine:
         # embedded: every record is this daemon's; on a shared Chroma server, those under its roots
         self.doctor = Doctor(Place(config.store, self.data_dir, model.model_id, model.embed_dim), self.health,
                              in_scope=lambda path: not config.store or self.rules.root_of(path) is not None)
-        records = self.doctor.open()
+        records = self.doctor.open(probe)
         self.store, self.archive = self.doctor.store, self.doctor.archive
         self._started("store", self.store.close)
         self._started("copy", self.archive.close)

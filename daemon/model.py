@@ -8,6 +8,7 @@ same code path. Embeddings come out L2-normalised as float32 numpy arrays.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import io
 import logging
@@ -66,6 +67,14 @@ class ModelSource:
 
 
 def _file_digest(path: Path) -> str:
+    st = path.stat()
+    return _digest_of_version(path, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=8)
+def _digest_of_version(path: Path, size: int, mtime_ns: int) -> str:
+    """SHA-256 of a checkpoint as it is now (the daemon asks twice at start: once to probe the store
+    while the model loads, once to load it; 350 MB take a fraction of a second each)."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

@@ -28,7 +28,7 @@ from ..answers import RebuildInfo, StoreCheck
 from ..errors import StoreUnavailable
 from .archive import Archive, archive_path
 from .health import StoreHealth
-from .probe import probe_in_child
+from .probe import ChildProbe
 from .store import PAGE, FileRecord, Store, record_id
 
 log = logging.getLogger(__name__)
@@ -73,10 +73,15 @@ class Doctor:
 
     # -- start-up ----------------------------------------------------------------------------------
 
-    def open(self) -> list[FileRecord]:
-        """Open the copy and the store, rebuilding whichever is damaged; returns the store's records."""
+    def open(self, probe: ChildProbe | None = None) -> list[FileRecord]:
+        """Open the copy and the store, rebuilding whichever is damaged; returns the store's records.
+
+        `probe` is the embedded store's child-process probe if the caller started it early (the engine
+        does, before loading the model); otherwise it is run here."""
         self.archive = self._open_copy()
-        problem = probe_in_child(self.place.chroma_dir, self.place.model_id) if self.place.embedded else None
+        if self.place.embedded and probe is None:
+            probe = ChildProbe(self.place.chroma_dir, self.place.model_id)
+        problem = probe.problem() if probe is not None else None
         moved = None
         if problem is not None:
             moved = _move_aside(self.place.chroma_dir)

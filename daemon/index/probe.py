@@ -8,9 +8,10 @@ whole collection (first, quarters, last) and searches with each: a sound index
 finds each one at distance zero.
 
 A damaged index may also crash or hang the process that opens it, so at start-up
-the daemon runs this module in a child process with a time limit
-(`probe_in_child`) before opening the store itself; `photosift store check` runs
-`examine` in the daemon on the collection it has open.
+the daemon runs this module in a child process with a time limit (`ChildProbe`,
+started before the model loads, so that the two overlap) before opening the
+store itself; `photosift store check` runs `examine` in the daemon on the
+collection it has open.
 """
 
 from __future__ import annotations
@@ -48,24 +49,44 @@ def examine(collection: Any) -> tuple[int, str | None]:
     return count, None
 
 
+class ChildProbe:
+    """`examine` run on the embedded store at `chroma_dir` in a child process, started at once: the daemon
+    loads its model meanwhile. A child that crashes or hangs counts as damage."""
+
+    def __init__(self, chroma_dir: Path, collection: str) -> None:
+        self._child: subprocess.Popen[str] | None = None
+        if (chroma_dir / "chroma.sqlite3").exists():  # nothing to examine in a store not made yet
+            self._child = subprocess.Popen(
+                [sys.executable, "-m", "photosift.daemon.index.probe", str(chroma_dir), collection],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            )
+
+    def problem(self, timeout: float = PROBE_SECONDS) -> str | None:
+        """None if the store is sound (or holds no such collection), else what is wrong with it."""
+        if self._child is None:
+            return None
+        try:
+            out, err = self._child.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self._child.kill()
+            self._child.communicate()
+            return f"checking it took longer than {timeout:g} s"
+        lines = out.strip().splitlines()
+        if self._child.returncode != 0 or not lines:
+            tail = err.strip().splitlines()[-1:] or [f"exit status {self._child.returncode}"]
+            return f"checking it crashed the checking process ({tail[0]})"
+        return json.loads(lines[-1])["problem"]
+
+    def cancel(self) -> None:
+        """Stop the child if it still runs (the daemon failed to start)."""
+        if self._child is not None and self._child.poll() is None:
+            self._child.kill()
+            self._child.communicate()
+
+
 def probe_in_child(chroma_dir: Path, collection: str, timeout: float = PROBE_SECONDS) -> str | None:
-    """Examine the embedded store at `chroma_dir` in a child process: None if it is sound (or holds no such
-    collection), else what is wrong with it. A child that crashes or hangs counts as damage."""
-    if not (chroma_dir / "chroma.sqlite3").exists():
-        return None
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "photosift.daemon.index.probe", str(chroma_dir), collection],
-            capture_output=True, text=True, timeout=timeout, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return f"checking it took longer than {timeout:g} s"
-    lines = done.stdout.strip().splitlines()
-    if done.returncode != 0 or not lines:
-        tail = done.stderr.strip().splitlines()[-1:] or [f"exit status {done.returncode}"]
-        return f"checking it crashed the checking process ({tail[0]})"
-    answer = json.loads(lines[-1])
-    return answer["problem"]
+    """Examine the embedded store at `chroma_dir` in a child process and wait for the answer."""
+    return ChildProbe(chroma_dir, collection).problem(timeout)
 
 
 def _main(chroma_dir: str, name: str) -> int:

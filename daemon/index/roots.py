@@ -165,7 +165,7 @@ class Roots:
         scanning what is queued and, while watching, keep checking the roots."""
         self._scanner.start()
         self._check(schedule=initial_scan)
-        self._last_rescan = time.monotonic()
+        self._last_rescan = self._last_poll = time.monotonic()
         if self.watch:
             self._monitor.start()
 
@@ -216,6 +216,7 @@ class Roots:
     def poll_unwatched(self) -> None:
         """Reconcile the files of every folder no watch covers (each folder's own files, in one plan);
         a subfolder met there for the first time is scanned whole at once."""
+        self.coverage.confirm()
         submit: list[str] = []
         gone: list[str] = []
         for root in self.folders:
@@ -324,10 +325,10 @@ class Roots:
 
     def _poll(self) -> None:
         """Queue the poll of the unwatched folders; watch afresh where the watch limit was raised."""
-        partial = [r for r in self.folders if self.coverage.unwatched(r)]
-        if not partial:
+        if not self.coverage.pending():
             return
-        if self.coverage.limits_raised():
+        partial = [r for r in self.folders if self.coverage.unwatched(r)]
+        if partial and self.coverage.limits_raised():
             for root in partial:  # the user raised the limit: watch everything again, then look again
                 log.info("the inotify watch limit was raised: watching %s afresh", root)
                 with self._lock:

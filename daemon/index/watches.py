@@ -4,9 +4,12 @@ watchdog adds one inotify watch per folder and, when the per-user limit
 (`fs.inotify.max_user_watches`) is reached, silently skips the folders it could
 not watch: changes there would never be seen. The kernel itself says what is
 watched: `/proc/self/fdinfo/<fd>` lists every watch of an inotify instance by
-device and inode. `Coverage` compares the folders a scan walked with that list,
-remembers the unwatched ones per root (polled by roots.py every
-`POLL_SECONDS`), and warns once, with the fix.
+device and inode. `Coverage` compares the folders a scan walked with that list
+and keeps those it lacks as candidates. A folder made a moment ago may not be
+watched *yet* (watchdog adds its watch when it reads the folder's creation
+event), so a candidate is confirmed only when it is still unwatched at least
+`SETTLE_SECONDS` later, at the next poll; only confirmed folders are shown,
+warned about (once, with the fix) and polled by roots.py every `POLL_SECONDS`.
 
 Elsewhere than Linux (FSEvents, ReadDirectoryChangesW) one watch covers a whole
 tree: there is nothing to compare, and every walked folder counts as watched.
@@ -18,12 +21,14 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 30.0  # an unwatched folder is looked at this often: a new file there is indexed within it
+SETTLE_SECONDS = 5.0  # a folder still unwatched this long after a scan found it so is past the limit
 _LIMITS = ("/proc/sys/fs/inotify/max_user_watches", "/proc/sys/user/max_inotify_watches")
 
 FolderId = tuple[int, int, int]  # (major, minor, inode) of a folder
@@ -72,9 +77,11 @@ def watch_limits() -> tuple[int, ...]:
 class Coverage:
     """Unwatched folders per root, from what scans walked and what the kernel watches. Thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._lock = threading.Lock()
-        self._unwatched: dict[str, set[str]] = {}
+        self._candidates: dict[str, dict[str, tuple[FolderId, float]]] = {}  # root: {folder: (id, first seen)}
+        self._confirmed: dict[str, list[str]] = {}
         self._warned: set[str] = set()
         self.limits_when_found: tuple[int, ...] = ()
 
@@ -88,39 +95,66 @@ class Coverage:
         """The unwatched folders `polled` were looked at, meeting `walked` (themselves, where they still
         exist, and their subfolders); returns the unwatched subfolders met for the first time."""
         before = set(polled)
+        known = set(self._candidates.get(root, ()))
         self._replace(root, before.__contains__, walked)
-        return set(self.unwatched(root)) - before
+        return set(self._candidates.get(root, ())) - known - before
 
     def _replace(self, root: str, covered: Callable[[str], bool], walked: Iterable[tuple[str, FolderId]]) -> None:
         watched = watched_folders()
         if watched is None:
             return
-        missing = {path for path, ident in walked if ident not in watched}
+        now = self._clock()
         with self._lock:
-            current = {p for p in self._unwatched.get(root, ()) if not covered(p)} | missing
-            self._unwatched[root] = current
-            first = bool(current) and root not in self._warned
-            if first:
-                self._warned.add(root)
-                self.limits_when_found = watch_limits()
-            elif not current:
-                self._warned.discard(root)  # warn again if it comes back
-        if first:
+            old = self._candidates.get(root, {})
+            current = {p: seen for p, seen in old.items() if not covered(p)}
+            for path, ident in walked:
+                if ident not in watched:
+                    current[path] = (ident, old[path][1] if path in old else now)
+            self._candidates[root] = current
+            self._confirmed[root] = [p for p in self._confirmed.get(root, []) if p in current]
+
+    def confirm(self) -> None:
+        """Look again at the candidates: those watched by now are dropped, those unwatched since at least
+        SETTLE_SECONDS are confirmed (and warned about, once per root, with the fix)."""
+        watched = watched_folders()
+        if watched is None:
+            return
+        now = self._clock()
+        first: list[tuple[str, int]] = []
+        with self._lock:
+            for root, candidates in self._candidates.items():
+                for path in [p for p, (ident, _) in candidates.items() if ident in watched]:
+                    del candidates[path]
+                self._confirmed[root] = sorted(p for p, (_, seen) in candidates.items()
+                                               if now - seen >= SETTLE_SECONDS)
+                if self._confirmed[root] and root not in self._warned:
+                    self._warned.add(root)
+                    self.limits_when_found = watch_limits()
+                    first.append((root, len(self._confirmed[root])))
+                elif not candidates:
+                    self._warned.discard(root)  # warn again if it comes back
+        for root, count in first:
             limit = " / ".join(str(v) for v in self.limits_when_found) or "unknown"
             log.warning("%d folder(s) under %s cannot be watched: the inotify watch limit is reached "
                         "(fs.inotify.max_user_watches: %s). Raise it, e.g. `sudo sysctl fs.inotify.max_user_watches"
                         "=524288` (and in /etc/sysctl.d/ to keep it); until then photosift looks at those folders "
-                        "every %g s", len(current), root, limit, POLL_SECONDS)
+                        "every %g s", count, root, limit, POLL_SECONDS)
+
+    def pending(self) -> bool:
+        """Whether any folder is unwatched, or may be: a poll is due."""
+        with self._lock:
+            return any(self._candidates.values())
 
     def unwatched(self, root: str) -> list[str]:
-        """The folders under `root` that no watch covers, sorted."""
+        """The confirmed folders under `root` that no watch covers, sorted."""
         with self._lock:
-            return sorted(self._unwatched.get(root, ()))
+            return list(self._confirmed.get(root, ()))
 
     def forget(self, root: str) -> None:
         """The root is no longer watched at all (removed, offline), or is about to be watched afresh."""
         with self._lock:
-            self._unwatched.pop(root, None)
+            self._candidates.pop(root, None)
+            self._confirmed.pop(root, None)
             self._warned.discard(root)
 
     def limits_raised(self) -> bool:
