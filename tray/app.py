@@ -84,6 +84,7 @@ class TrayApp:
         self._down_delay = 0.0  # the current back-off while the daemon is down
         self._wake = threading.Event()
         self._stopping = threading.Event()
+        self._visible = threading.Event()  # the icon is shown: only then may the poll change it
         self._poller = threading.Thread(target=self._poll_loop, name="photosift-tray-poll")
         self._icon_thread = threading.Thread(target=self._run_icon, name="photosift-tray-icon")
         self.failure: str | None = None
@@ -120,13 +121,20 @@ class TrayApp:
 
     def _run_icon(self) -> None:
         try:
-            self.icon.run()
+            self.icon.run(setup=self._icon_shown)
         except Exception as exc:  # a backend that cannot start (no D-Bus session for gtk, ...): say so and quit
             log.debug("the tray icon failed", exc_info=True)
             if self._stopping.is_set():
                 return  # failing while it winds down (gtk, without a notification service): not worth an error
             self.failure = f"the tray icon failed ({type(self.icon).__module__}): {exc}"
             self.quit()
+
+    def _icon_shown(self, icon: pystray.Icon) -> None:
+        """pystray's setup step: show the icon (what its default setup does), then let the poll change it.
+        A title set on an icon not yet visible is kept by pystray but never sent by its xorg backend, so
+        a first poll that came before the icon showed left its first title ("not running") for good."""
+        icon.visible = True
+        self._visible.set()
 
     # -- the poll -------------------------------------------------------------------------------
 
@@ -153,6 +161,7 @@ class TrayApp:
 
     def _poll_loop(self) -> None:
         try:
+            self._visible.wait()  # set by the icon's setup, or by quit()
             while not self._stopping.is_set():
                 delay = self.poll_once()
                 self._wake.wait(delay)
@@ -178,6 +187,7 @@ class TrayApp:
     def quit(self) -> None:
         """Quit the tray app (the daemon keeps running)."""
         self._stopping.set()
+        self._visible.set()  # a poll still waiting for the icon to show goes on, to its end
         self._wake.set()  # the poll ends and stops the icon
         self.gui.ui.post(self.gui.root.quit)
 
