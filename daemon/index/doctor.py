@@ -70,6 +70,7 @@ class Doctor:
         self.in_scope = in_scope
         self.store: Store
         self.archive: Archive
+        self._copy_remade: tuple[str, Path] | None = None  # why and where to, when start-up remade the copy
 
     # -- start-up ----------------------------------------------------------------------------------
 
@@ -91,13 +92,18 @@ class Doctor:
         if problem is not None:
             self._restored(f"damaged: {problem}", moved)
         try:
-            return self._agree()
+            records = self._agree()
         except StoreUnavailable as failure:
             if failure.kind != "damaged" or not self.place.embedded:
                 raise
             # the probe's sample missed it; reading everything found it
             self.repair(STORE, str(failure))
-            return self._agree()
+            records = self._agree()
+        if self._copy_remade is not None:
+            reason, moved_copy = self._copy_remade
+            self.health.rebuilt({"at": time.time(), "reason": f"photosift's copy was damaged: {reason}",
+                                 "moved_to": str(moved_copy), "restored": self.archive.count()})
+        return records
 
     def _open_copy(self) -> Archive:
         path = self.place.copy_path
@@ -115,6 +121,7 @@ class Doctor:
         moved = _move_aside(path)
         log.error("photosift's copy of the index %s is damaged (%s): moved to %s, made again from the store",
                   path, problem, moved)
+        self._copy_remade = (problem or "unreadable", moved)
         return Archive(path, self.place.embed_dim, self._copy_failed)
 
     def _open_store(self) -> Store:

@@ -141,6 +141,8 @@ def test_a_damaged_copy_is_made_again_from_the_store(
     assert counting.images_encoded == 0
     assert engine.archive.count() == PHOTOS
     assert list(indexed.glob(f"{copy.name}.damaged-*"))  # the damaged copy is kept beside it
+    rebuilt = engine.status()["store"]["rebuilt"]
+    assert rebuilt is not None and rebuilt["reason"].startswith("photosift's copy was damaged")
     assert engine.doctor.check()["healthy"]
 
 
