@@ -97,7 +97,8 @@ class Client:
         return self._call("GET", "/v1/status")
 
     def search(self, query: str | list[Any], k: int = 20, **filters: Any) -> list[Hit]:
-        """Ranked images for a query; filters: folder, taken_after, taken_before (ISO dates), tags."""
+        """Ranked images for a query; filters: folder, taken_after, taken_before (dates as daemon/dates.py reads
+        them: 2024, 2024-06, 2024-06-30 or an ISO time; before is exclusive), tags."""
         return self._call("POST", "/v1/search", json={"query": query, "k": k, **_filters(filters)})
 
     def similar(self, paths: list[str], k: int = 20, **filters: Any) -> list[Hit]:

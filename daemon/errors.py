@@ -67,6 +67,13 @@ class StoreUnavailable(StoreError):
         self.kind = kind
 
 
+class DateError(PhotosiftError, ValueError):
+    """A date that cannot be read (dates.py), typed on the command line, in the search window or sent to
+    the API; the message says how to write one. On the command line it is a usage error."""
+
+    exit_code = 2
+
+
 class DecodeError(PhotosiftError):
     """One file could not be turned into an image; `reason` is for humans."""
 
@@ -127,8 +134,6 @@ class DisplayError(PhotosiftError):
     """No display to open a window on (no X server, or DISPLAY unset)."""
 
 
-class FilterError(PhotosiftError, ValueError):
-    """A search-window filter the user typed cannot be used; the message says how to write it."""
 
 
 class ShellExtError(PhotosiftError):

@@ -39,7 +39,8 @@ class Term:
 
 @dataclass(frozen=True)
 class Filters:
-    """What a result must satisfy: inside a folder, taken within a range (unix seconds), carrying tags."""
+    """What a result must satisfy: inside a folder, taken within a range (unix seconds; the end excluded),
+    carrying tags."""
 
     folder: str | None = None
     taken_after: int | None = None
@@ -150,8 +151,8 @@ class Searcher:
         clauses: list[dict[str, object]] = []
         if filters.taken_after is not None:
             clauses.append({"taken_at": {"$gte": filters.taken_after}})
-        if filters.taken_before is not None:
-            clauses.append({"taken_at": {"$lte": filters.taken_before}})
+        if filters.taken_before is not None:  # exclusive: "before 2024" ends as 2024 begins
+            clauses.append({"taken_at": {"$lt": filters.taken_before}})
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         allowed: set[str] | None = None
         if filters.folder is not None:

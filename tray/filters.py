@@ -1,48 +1,35 @@
 """The search window's filters: one watched folder, a date range, tags as chips.
 
-Dates are typed as 2024, 2024-06 or 2024-06-30; "from" means the start of that
-period and "to" its end, so "to 2024-06" includes the 30th. Tag chips are the
+Dates are typed as 2024, 2024-06 or 2024-06-30 (read by daemon/dates.py, as the
+CLI and the API read them); "from" means the start of that period and "to" its
+end, so "to 2024-06" includes the 30th. Tag chips are the
 vocabulary's most used tags (the daemon counts them), plus any tag chosen from
 a result's context menu.
 """
 
 from __future__ import annotations
 
-import calendar
 import functools
-import re
 import tkinter as tk
 from collections.abc import Callable
-from datetime import datetime
 from tkinter import ttk
 from typing import Any
 
-from photosift.daemon.errors import FilterError
+from photosift.daemon.dates import period_end, period_start
+from photosift.daemon.errors import DateError
 
 ALL_FOLDERS = "All folders"
 CHIPS = 14
 CHIP_ON, CHIP_OFF = ("#2a6edb", "white"), ("#e8e8e8", "black")
 INVALID_BG = "#ffd6d6"
-_DATE = re.compile(r"^(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?$")
 
 
 def parse_date(text: str, end: bool) -> str | None:
-    """An ISO timestamp (local time) for the start, or with `end` the last second, of a typed period."""
-    text = text.strip()
-    if not text:
+    """An ISO timestamp (local time) for the start of a typed period, or with `end` for the first moment
+    after it (the daemon's "before" is exclusive: "To 2024-06" takes in the 30th); None when empty."""
+    if not text.strip():
         return None
-    match = _DATE.match(text)
-    if not match:
-        raise FilterError(f"“{text}” is not a date: write 2024, 2024-06 or 2024-06-30")
-    year, month, day = int(match[1]), int(match[2] or (12 if end else 1)), match[3]
-    try:
-        last_day = calendar.monthrange(year, month)[1]
-        moment = datetime(year, month, int(day) if day else (last_day if end else 1))
-    except (ValueError, calendar.IllegalMonthError) as exc:
-        raise FilterError(f"“{text}” is not a date ({exc})") from None
-    if end:
-        moment = moment.replace(hour=23, minute=59, second=59)
-    return moment.isoformat()
+    return (period_end(text) if end else period_start(text)).isoformat()
 
 
 class FilterBar(tk.Frame):
@@ -128,12 +115,12 @@ class FilterBar(tk.Frame):
         self.on_change()
 
     def values(self) -> dict[str, Any]:
-        """The filters as the client's keyword arguments; FilterError (and a red entry) for a bad date."""
+        """The filters as the client's keyword arguments; DateError (and a red entry) for a bad date."""
         dates: dict[str, str | None] = {}
         for key, entry, end in (("taken_after", self.after_entry, False), ("taken_before", self.before_entry, True)):
             try:
                 dates[key] = parse_date(entry.get(), end)
-            except FilterError:
+            except DateError:
                 entry.config(bg=INVALID_BG)
                 raise
             entry.config(bg="white")

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from photosift.daemon.client import Client
-from photosift.daemon.errors import FilterError
+from photosift.daemon.errors import DateError
 
 from .calls import Caller
 from .desktop import open_with_default_app, reveal_in_file_manager
@@ -146,7 +146,7 @@ class SearchWindow:
         generation = self._generation
         try:
             filters = self.filters.values()
-        except FilterError as exc:
+        except DateError as exc:
             self._say(str(exc), error=True)
             return
         text = self.query.get().strip()

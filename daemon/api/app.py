@@ -29,6 +29,7 @@ from ..answers import (
     StoreState,
     VocabularyEntry,
 )
+from ..dates import period_start
 from ..errors import RequestError, StoreUnavailable
 from ..folders import Change
 from ..index.health import StoreHealth
@@ -92,16 +93,19 @@ def _hits(hits: list[StoreHit]) -> list[Hit]:
     ]
 
 
-def _unix(moment: datetime | None) -> int | None:
-    if moment is None:
+def _unix(text: str | None) -> int | None:
+    """The start of the period a date names, in unix seconds (dates.py)."""
+    if text is None:
         return None
+    moment = period_start(text)
     if moment.tzinfo is None:
         moment = moment.astimezone()  # a date without zone means the user's local time
     return int(moment.timestamp())
 
 
 def _filters(req: Filtered) -> Filters:
-    """The one conversion of the request's filters (search and similar share them)."""
+    """The one conversion of the request's filters (search and similar share them): taken from the start of
+    `taken_after`'s period up to, not including, the start of `taken_before`'s."""
     return Filters(req.folder, _unix(req.taken_after), _unix(req.taken_before), req.tags)
 
 

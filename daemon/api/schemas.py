@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from ..dates import period_start
 
 MAX_K = 1000
 MAX_TEXT = 1000
@@ -39,13 +41,30 @@ Term = Text | TextTerm | ImageTerm
 TagName = Annotated[str, Field(min_length=1, max_length=200)]
 
 
+DateText = Annotated[str, Field(
+    min_length=1, max_length=64,
+    description="a year (2024), a month (2024-06), a day (2024-06-30) or an ISO 8601 time; local time without "
+                "a zone; a bare number other than a year is refused",
+)]
+
+
 class Filtered(Strict):
-    """Filters shared by search and find-similar: a folder, a date range, tags (all of them)."""
+    """Filters shared by search and find-similar: a folder, a date range, tags (all of them).
+
+    The range is half-open: taken on or after the start of `taken_after`'s period, and before the start
+    of `taken_before`'s (so `2023` and `2024` is the year 2023)."""
 
     folder: PathText | None = None
-    taken_after: datetime | None = None
-    taken_before: datetime | None = None
+    taken_after: DateText | None = None
+    taken_before: DateText | None = None
     tags: Annotated[list[TagName], Field(min_length=1, max_length=50)] | None = None
+
+    @field_validator("taken_after", "taken_before")
+    @classmethod
+    def _a_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            period_start(value)  # DateError, a ValueError, becomes a 422 naming the field
+        return value
 
 
 class SearchRequest(Filtered):

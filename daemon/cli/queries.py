@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 from ..client import Client
 from ..config import Config
+from ..dates import period_start
+from ..errors import DateError
 from .output import print_hits, print_labels
 
 
@@ -82,10 +84,22 @@ def cmd_classify(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
+def a_date(text: str) -> str:
+    """argparse's type for dates: read as the daemon reads them (dates.py), so that a bad one is a usage
+    error naming the option (exit 2) before anything is sent."""
+    try:
+        period_start(text)
+    except DateError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
 def add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folder", help="only images inside this folder")
-    p.add_argument("--after", metavar="DATE", help="only images taken after DATE (e.g. 2024-06-01)")
-    p.add_argument("--before", metavar="DATE", help="only images taken before DATE")
+    p.add_argument("--after", metavar="DATE", type=a_date,
+                   help="only images taken in or after DATE: a year (2023), a month (2023-06), a day or a time")
+    p.add_argument("--before", metavar="DATE", type=a_date,
+                   help="only images taken before DATE began (--after 2023 --before 2024: the year 2023)")
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only images with this tag (repeatable)")
 
 

@@ -178,12 +178,13 @@ def test_folder_and_date_filters(desk: Desk, daemon: Engine, library: Path) -> N
 
 
 def test_typed_dates_mean_whole_periods() -> None:
+    # "To" asks for the end of its period: the first moment after it, which the daemon excludes
     assert parse_date("2024", end=False) == "2024-01-01T00:00:00"
-    assert parse_date("2024", end=True) == "2024-12-31T23:59:59"
-    assert parse_date("2024-02", end=True) == "2024-02-29T23:59:59"
+    assert parse_date("2024", end=True) == "2025-01-01T00:00:00"
+    assert parse_date("2024-02", end=True) == "2024-03-01T00:00:00"
     assert parse_date("2024-6-3", end=False) == "2024-06-03T00:00:00"
     assert parse_date(" ", end=True) is None
-    for bad in ("2024-02-30", "24-01", "yesterday", "2024-00"):
+    for bad in ("2024-02-30", "24-01", "yesterday", "2024-00", "1700000000"):
         try:
             parse_date(bad, end=False)
         except ValueError as exc:

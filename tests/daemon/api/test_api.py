@@ -53,6 +53,9 @@ def test_search_text_negative_and_filters(client: Client, library: Path) -> None
     inside = client.search("a star", k=5, folder=str(library / "green"))
     assert names(inside)[0] == "green-star.png" and all("/green/" in h["path"] for h in inside)
     assert client.search("a star", taken_after="2100-01-01T00:00:00Z") == []
+    assert client.search("a star", taken_after="2100") == []  # the year, not 2,100 s after 1970
+    assert len(client.search("a star", k=4, taken_before="2100")) == 4
+    assert client.search("a star", taken_before="1971") == []
     hit = client.search("a red circle", k=1)[0]
     assert set(hit) == {"path", "score", "relevant", "taken_at", "width", "height"} and hit["width"] == 128
 
@@ -103,6 +106,8 @@ def test_pause_resume_rescan(client: Client, daemon: Engine, library: Path, make
     ({"query": ""}, "query"),
     ({"query": "x" * 1001}, "query"),
     ({}, "query"),
+    ({"query": "x", "taken_after": "1700000000"}, "taken_after"),  # a timestamp is never guessed at
+    ({"query": "x", "taken_before": "June"}, "taken_before"),
 ])
 def test_bad_search_requests_get_4xx_json_naming_the_problem(client: Client, body: dict, field: str) -> None:
     response = client._http.post("/v1/search", json=body)

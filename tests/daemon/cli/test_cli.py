@@ -13,6 +13,7 @@ import stat
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -55,6 +56,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
             folder = photos / "green" if colour == "green" else photos
             draw_shape(colour, shape, 128, rng).image.save(folder / f"{colour}-{shape}.jpg", "JPEG")
     (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 nope")
+    for name, year in (("yellow-star.jpg", 2022), ("yellow-circle.jpg", 2024)):  # no EXIF date: the mtime counts
+        moment = datetime(year, 6, 15, 12).timestamp()
+        os.utime(photos / name, (moment, moment))
     with pytest.MonkeyPatch.context() as mp:
         for name, value in (("CONFIG", root / "config.toml"), ("DATA_DIR", root / "data"),
                             ("CACHE_DIR", root / "cache"), ("RUNTIME_DIR", root / "run")):
@@ -139,6 +143,22 @@ def test_search_text_negative_image_and_filters(world: dict) -> None:
     assert len(names(run("search", "a star", "--before", "2100-01-01", "--json").stdout)) == 10
     nothing = run("search")
     assert nothing.returncode == 2 and "give some text" in nothing.stderr
+
+
+def test_dates_are_years_months_and_days_and_a_bad_one_is_a_usage_error(world: dict) -> None:
+    def found(*args: str) -> list[str]:
+        answer = run("search", "something yellow", "-k", "16", "--all", "--json", *args)
+        assert answer.returncode == 0, answer.stderr
+        return names(answer.stdout)
+
+    assert "yellow-star.jpg" not in found("--after", "2023") and "yellow-circle.jpg" in found("--after", "2023")
+    assert found("--before", "2023") == ["yellow-star.jpg"]  # 2023 is the year, not 2,023 s after 1970
+    assert found("--after", "2024-06", "--before", "2024-07") == ["yellow-circle.jpg"]
+    assert found("--after", "2024-06-15T11:00", "--before", "2024-06-15 13:00") == ["yellow-circle.jpg"]
+    for bad, says in (("1700000000", "not read as a timestamp"), ("2023-13", "not a date"), ("June", "not a date")):
+        refused = run("search", "something yellow", "--after", bad)
+        assert refused.returncode == 2, refused
+        assert "argument --after:" in refused.stderr and says in refused.stderr
 
 
 def test_search_prints_the_likely_matches_and_all_of_them_with_a_line(world: dict) -> None:
