@@ -53,19 +53,50 @@ def _session_bus() -> bool:
     return bool(os.environ.get("DBUS_SESSION_BUS_ADDRESS")) or bool(runtime and Path(runtime, "bus").exists())
 
 
+# pystray's own order on Linux; it moves to the next only on an ImportError, but a desktop with PyGObject
+# and no AyatanaAppIndicator3 typelib fails with gi's ValueError, so photosift walks the list itself
+LINUX_BACKENDS = ("appindicator", "gtk", "xorg")
+# what a backend's failure usually means, and what fixes it (Debian's package names)
+_MISSING = (
+    ("AyatanaAppIndicator3", "the AppIndicator typelib (Debian: gir1.2-ayatanaappindicator3-0.1)"),
+    ("Namespace Gtk", "GTK's typelib (Debian: gir1.2-gtk-3.0)"),
+    ("No module named 'gi'", "PyGObject in photosift's environment (docs/desktop.md)"),
+)
+
+
 def load_pystray() -> Any:
     """pystray chooses its backend and connects to the desktop when imported: a missing display shows here.
     Without a D-Bus session (a bare X server, some remote sessions) the gtk and appindicator backends cannot
-    start, so the plain X11 one is chosen unless PYSTRAY_BACKEND says otherwise."""
-    if sys.platform.startswith("linux") and "PYSTRAY_BACKEND" not in os.environ and not _session_bus():
+    start, so the plain X11 one is chosen unless PYSTRAY_BACKEND says otherwise. Otherwise each backend is
+    tried in pystray's order, whatever its failure, and a fall-back says what was missing."""
+    linux = sys.platform.startswith("linux")
+    if linux and "PYSTRAY_BACKEND" not in os.environ and not _session_bus():
         log.warning("no D-Bus session bus: the tray icon uses pystray's xorg backend")
         os.environ["PYSTRAY_BACKEND"] = "xorg"
-    try:
-        import pystray
-    except Exception as exc:  # each backend fails its own way (Xlib's DisplayNameError, gi's errors, ...)
-        raise DisplayError(f"cannot show a tray icon: {exc} (is there a desktop session? DISPLAY is "
-                           f"{os.environ.get('DISPLAY', 'unset')})") from exc
-    return pystray
+    chosen = os.environ.get("PYSTRAY_BACKEND")
+    candidates: tuple[str | None, ...] = (chosen,) if chosen or not linux else LINUX_BACKENDS
+    failures: list[str] = []
+    for name in candidates:
+        if name is not None:
+            os.environ["PYSTRAY_BACKEND"] = name
+        try:
+            import pystray
+        except Exception as exc:  # noqa: BLE001 - each backend fails its own way (Xlib, gi's ValueError...)
+            failures.append(f"{name or 'pystray'}: {exc}")
+            sys.modules.pop("pystray", None)  # a failed import leaves nothing usable: try the next afresh
+            continue
+        if failures:
+            log.warning("the tray icon uses pystray's %s backend: %s%s", name, "; ".join(failures),
+                        _what_is_missing(failures))
+        return pystray
+    raise DisplayError(f"cannot show a tray icon: {'; '.join(failures)}{_what_is_missing(failures)}")
+
+
+def _what_is_missing(failures: list[str]) -> str:
+    found = [fix for clue, fix in _MISSING if any(clue in failure for failure in failures)]
+    if found:
+        return " (missing: " + ", ".join(found) + ")"
+    return f" (is there a desktop session? DISPLAY is {os.environ.get('DISPLAY', 'unset')})"
 
 
 class TrayApp:

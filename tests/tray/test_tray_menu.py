@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,39 @@ def test_the_real_menu_pauses_indexing_and_quits(display: str, tray_host: None, 
         if tray.poll() is None:
             tray.terminate()
             tray.wait(30)
+
+
+def test_without_the_appindicator_typelib_the_tray_falls_back_to_gtk_with_its_menu(
+    display: str, tray_host: None, daemon: Engine, tray_window: TrayWindow
+) -> None:
+    """A desktop with PyGObject but without the AyatanaAppIndicator3 typelib, as this machine is: pystray
+    itself gives up there (gi raises a ValueError, and pystray falls back only on ImportError)."""
+    pytest.importorskip("gi", reason="PyGObject is not installed (install/test.sh builds it where "
+                                     "gobject-introspection's development files are)")
+    dbus_run_session = shutil.which("dbus-run-session")
+    if dbus_run_session is None:
+        pytest.skip("dbus-run-session is not installed (Debian: dbus; install/test.sh installs it)")
+    has_typelib = subprocess.run([sys.executable, "-c", "import gi; gi.require_version('AyatanaAppIndicator3', "
+                                  "'0.1')"], capture_output=True, check=False).returncode == 0
+    if has_typelib:
+        pytest.skip("this machine has the AyatanaAppIndicator3 typelib: the fall-back cannot be shown here")
+    automatic = {k: v for k, v in os.environ.items() if k != "PYSTRAY_BACKEND"}
+    tray = subprocess.Popen([dbus_run_session, "--", *photosift_cmd("tray")], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=automatic)
+    try:
+        wait_docked(tray, tray_window, daemon)
+        tray_window.click(button=3)
+        wait_for(tray_window.popup_menu, 30)  # gtk's menu: not the menu-less xorg icon
+        for key in ("Up", "Return"):  # from the bottom: Quit
+            tray_window.key(key)
+        assert tray.wait(30) == 0, tray.stderr.read()  # type: ignore[union-attr]
+    finally:
+        if tray.poll() is None:
+            tray.terminate()
+            tray.wait(30)
+    stderr = tray.stderr.read()  # type: ignore[union-attr]
+    assert "the tray icon uses pystray's gtk backend: appindicator:" in stderr
+    assert "missing: the AppIndicator typelib (Debian: gir1.2-ayatanaappindicator3-0.1)" in stderr
 
 
 def test_without_a_session_bus_the_tray_falls_back_to_plain_x11(display: str, tray_host: None, daemon: Engine,
