@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from . import last_word
 from .answers import (
     Explanation,
     ExportResult,
@@ -49,8 +50,7 @@ class Client:
             try:
                 endpoint = read_endpoint(path)
             except EndpointError as exc:
-                raise DaemonNotRunning(f"the photosift daemon is not running ({exc}); "
-                                       "start it with `photosift daemon`") from exc
+                raise self._not_running(f"({exc})") from exc
             self._http = httpx.Client(base_url=endpoint.url, timeout=timeout,
                                       headers={"Authorization": f"Bearer {endpoint.token}"})
         else:
@@ -72,15 +72,10 @@ class Client:
         try:
             response = self._http.request(method, path, timeout=timeout or self.timeout, **kwargs)
         except (httpx.ConnectError, httpx.RemoteProtocolError) as exc:
-            raise DaemonNotRunning(
-                f"the photosift daemon is not running (nothing answers on {self.path}); "
-                "start it with `photosift daemon`"
-            ) from exc
+            raise self._not_running(f"(nothing answers on {self.path})") from exc
         except httpx.NetworkError as exc:  # read or write failed: it went away while answering
-            raise DaemonNotRunning(
-                f"the photosift daemon closed the connection without answering (it is stopping, or stopped: "
-                f"{exc}); start it with `photosift daemon`"
-            ) from exc
+            raise self._not_running(f"(it closed the connection without answering: stopping, or stopped: {exc})") \
+                from exc
         except httpx.TimeoutException as exc:
             raise PhotosiftError(
                 f"the photosift daemon did not answer within {timeout or self.timeout:g} s ({method} {path})"
@@ -92,6 +87,13 @@ class Client:
             except (ValueError, KeyError, TypeError):
                 raise ApiError(response.status_code, "http_error", response.text[:200]) from None
         return response.json()
+
+    def _not_running(self, detail: str) -> DaemonNotRunning:
+        """The error for a daemon that does not answer, with its last word when it left one (why it stopped
+        or could not start: last_word.py) and how to start it."""
+        said = last_word.explain(last_word.read(self.path))
+        return DaemonNotRunning(f"the photosift daemon is not running {detail}"
+                                + (f"; {said}" if said else "") + "; start it with `photosift daemon`")
 
     def status(self) -> Status:
         return self._call("GET", "/v1/status")

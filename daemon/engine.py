@@ -56,6 +56,7 @@ class Engine:
         model: ClipModel | None = None,
         serve_api: bool = False,
         config_path: Path | None = None,
+        on_owned: Callable[[], None] = lambda: None,
     ) -> None:
         self.config = config
         self.config_path = config_path or paths.config_file()
@@ -67,6 +68,7 @@ class Engine:
         self.watch = watch
         self.serve_api = serve_api
         self.lock = DataDirLock(data_dir)
+        self.on_owned = on_owned  # called once the data dir is this engine's (its lock taken)
         self.model = model
         self.started_at = time.time()
         self._stopping = threading.Event()
@@ -89,6 +91,7 @@ class Engine:
         config = self.config
         self.lock.acquire("daemon" if self.watch else "index")
         self._started("lock", self.lock.release)
+        self.on_owned()
         # the embedded store is probed in a child process (a damaged one can crash its reader) while
         # the model loads: the two take seconds each
         model_id = self.model.model_id if self.model is not None else model_id_for(config.model)

@@ -72,6 +72,7 @@ else
 fi
 
 if [[ $start -eq 1 ]]; then
+    since="$(date +%s)"
     "$photosift" service install
 else
     "$photosift" service install --no-start
@@ -80,4 +81,15 @@ if [[ $shell_ext -eq 1 ]]; then
     "$photosift" shell-ext install || echo "note: no file manager found for \"Find similar images\"" >&2
 fi
 echo
+if [[ $start -eq 1 ]]; then
+    # the first start loads (or downloads, 350 MB) the model: wait for the daemon's first answer, or for why not
+    echo "waiting for the daemon to answer (the first start can take a few minutes)..."
+    if ! "$photosift" status --wait "${PHOTOSIFT_START_WAIT:-900}" --since "$since"; then
+        echo
+        echo "photosift is installed, but its daemon is not running: the reason is above." >&2
+        echo "Fix it, then start it again: photosift service install (or photosift daemon)." >&2
+        exit 1
+    fi
+    echo
+fi
 echo "photosift is installed. Try: $photosift status   (or put $VENV/bin on your PATH)"

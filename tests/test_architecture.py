@@ -3,7 +3,8 @@
 - `daemon/index/` never imports `daemon/tags/` (the writer talks to tagging through a Protocol);
 - inside `daemon/`, only the CLI (`daemon/cli/`) imports the front ends `tray/` and `shell_ext/`;
 - the front ends import only the daemon's public parts: its client and the answers' shapes, progress,
-  and the foundations (config, paths, errors, dates, decode, atomic, lock) and the API's socket transport;
+  the daemon's last word, the foundations (config, paths, errors, dates, decode, atomic, lock) and the API's
+  socket transport;
   never `index/`, `tags/`, `api/app` or the engine. Entry points (`__main__`) may call the CLI.
 """
 
@@ -18,7 +19,8 @@ PACKAGES = {"photosift.daemon": ROOT / "daemon", "photosift.tray": ROOT / "tray"
             "photosift.shell_ext": ROOT / "shell_ext"}
 FRONT_ENDS = ("photosift.tray", "photosift.shell_ext")
 PUBLIC = {f"photosift.daemon.{name}" for name in (
-    "client", "answers", "progress", "config", "paths", "errors", "dates", "decode", "atomic", "lock", "api.transport",
+    "client", "answers", "progress", "last_word", "config", "paths", "errors", "dates", "decode", "atomic", "lock",
+    "api.transport",
 )}
 
 

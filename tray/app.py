@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from photosift.daemon import paths
+from photosift.daemon import last_word, paths
 from photosift.daemon.answers import Status
 from photosift.daemon.client import Client
 from photosift.daemon.config import Config
@@ -179,7 +179,7 @@ class TrayApp:
             with Client(self.config.socket_path, timeout=STATUS_TIMEOUT) as client:
                 status = client.status()
         except DaemonNotRunning:
-            self._show(down(), None)
+            self._show(down(last_word.explain(last_word.read(self.config.socket_path))), None)
             self._down_delay = min(self._down_delay * 2, DOWN_POLL_MAX) if self._down_delay else DOWN_POLL_FIRST
             return self._down_delay
         except PhotosiftError as exc:

@@ -27,8 +27,9 @@ class Look:
     fraction: float = 0.0
 
 
-def down() -> Look:
-    return Look("down", "photosift: the daemon is not running")
+def down(why: str | None = None) -> Look:
+    """The daemon does not answer; `why` is its last word, when it left one (last_word.py)."""
+    return Look("down", "photosift: the daemon is not running" + (f"; {why}" if why else ""))
 
 
 def unreachable(problem: str) -> Look:

@@ -14,7 +14,7 @@ import sys
 import time
 from typing import Any
 
-from .. import folders, paths
+from .. import folders, last_word, paths
 from ..client import Client
 from ..config import Config
 from ..errors import DaemonNotRunning
@@ -22,15 +22,49 @@ from ..progress import Progress
 from .output import print_change, print_json, print_status
 
 WATCH_SECONDS = 0.5
+WAIT_POLL = 0.5
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
+    if args.wait is not None:
+        return _wait_for_start(config, args.wait, args.since, args.json)
     with Client(config.socket_path) as client:
         if args.watch:
             return _watch(client, args.json)
         status = client.status()
     print_json(status) if args.json else print_status(status)
     return 0
+
+
+def _wait_for_start(config: Config, seconds: float, since: float | None, as_json: bool) -> int:
+    """Wait until the daemon answers (0, and its status), says it failed or stopped (1, and why, with the fix
+    when it gave one), or died without a word (1); 3 if it is still starting after `seconds`. Only what the
+    daemon said since `since` (default: now) counts. install.sh waits like this after starting the daemon,
+    so a failed first start never looks like a success."""
+    since = time.time() if since is None else since
+    deadline = time.monotonic() + seconds
+    narrated = ""
+    while True:
+        try:
+            with Client(config.socket_path, timeout=10) as client:
+                status = client.status()
+            print_json(status) if as_json else print_status(status)
+            return 0
+        except DaemonNotRunning as exc:
+            word = last_word.read(config.socket_path)
+            fresh = word if word is not None and word.at >= since else None
+            if fresh is not None and (fresh.state in (last_word.FAILED, last_word.STOPPED)
+                                      or not last_word.alive(fresh.pid)):
+                print(f"photosift: {exc}", file=sys.stderr)
+                return 1
+            if time.monotonic() > deadline:
+                print(f"photosift: {exc}", file=sys.stderr)
+                return 3
+            news = last_word.explain(fresh)
+            if news and news != narrated and not as_json:
+                print(f"waiting for the daemon: {news}", file=sys.stderr, flush=True)
+                narrated = news
+        time.sleep(WAIT_POLL)  # polling a process that is starting, not synchronisation
 
 
 def _watch(client: Client, as_json: bool) -> int:
@@ -136,6 +170,10 @@ def add_parsers(sub: Any) -> None:
     """Register these subcommands on the main parser."""
     p = sub.add_parser("status", help="counts: indexed, queued, failed; folders and their state")
     p.add_argument("--watch", action="store_true", help="a live progress bar until Ctrl+C (with --json: JSON lines)")
+    p.add_argument("--wait", type=float, metavar="SECONDS",
+                   help="wait up to SECONDS for a starting daemon to answer; exit 1 with why if it fails to start")
+    p.add_argument("--since", type=float, metavar="UNIX_TIME",
+                   help="with --wait: the daemon was started at this time (what it said before is old news)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 

@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 
-from .. import __version__
+from .. import __version__, last_word, paths
 from ..config import load
 from ..errors import PhotosiftError
 from . import control, desktop, queries, run, store, tags
@@ -48,12 +48,17 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "k", 1) < 1:
         print("-k must be at least 1", file=sys.stderr)
         return 2
+    socket = paths.socket_path()  # until the config says otherwise (a config that fails to load cannot)
     try:
         config = load()
+        socket = config.socket_path
         _setup_logging(config.log_level if args.command == "daemon" else "warning")
         return int(args.func(args, config))
     except PhotosiftError as exc:
-        print(f"photosift: {exc}", file=sys.stderr)
+        message = str(exc)
+        print(f"photosift: {message}", file=sys.stderr)
+        if args.command == "daemon" and exc.exit_code != 3:  # 3: another daemon owns it, and its last word
+            last_word.record(socket, last_word.FAILED, message, exc.exit_code)
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

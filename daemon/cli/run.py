@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, paths
+from .. import __version__, last_word, paths
 from ..config import Config
 from .output import print_json
 
@@ -28,22 +28,32 @@ log = logging.getLogger("photosift")
 def cmd_daemon(args: argparse.Namespace, config: Config) -> int:
     from ..engine import Engine
 
-    engine = Engine(config, paths.data_dir(), paths.cache_dir(), serve_api=True)
+    # "starting" once this daemon owns the index (not while another one does): the model may take long
+    engine = Engine(config, paths.data_dir(), paths.cache_dir(), serve_api=True,
+                    on_owned=lambda: last_word.record(config.socket_path, last_word.STARTING))
     stop = threading.Event()
+    why: list[str] = []
 
     def on_signal(signum: int, _frame: object) -> None:
-        log.info("%s received: finishing the current batch and stopping", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        log.info("%s received: finishing the current batch and stopping", name)
+        why.append(f"{name} received")
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    engine.start()
+    started = False
     try:
+        engine.start()
+        started = True
+        last_word.record(config.socket_path, last_word.RUNNING)
         print(f"photosift {__version__} daemon running (pid {engine.status()['pid']}); Ctrl+C stops it",
               file=sys.stderr, flush=True)
         stop.wait()
     finally:
         engine.stop()
+        if started:
+            last_word.record(config.socket_path, last_word.STOPPED, why[0] if why else "stopped")
     log.info("stopped")
     return 0
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -112,3 +113,40 @@ def test_second_daemon_exits_at_once_and_the_cli_asks_the_first(
 
     first.send_signal(signal.SIGINT)
     assert first.wait(60) == 0
+
+
+def test_the_daemons_last_word_says_why_it_is_down(
+    env: dict[str, Path], make_shape: Callable[..., Path], daemons: Callable[..., subprocess.Popen]
+) -> None:
+    """Why a daemon failed to start, stopped, or died shows wherever it is found down (status here; the
+    tray and the window read the same words through the client)."""
+    make_shape(env["photos"], "blue", "star")
+    missing = env["photos"].parent / "no-such-model.pt"
+    write_config(env["config"], folders=[str(env["photos"])], model=str(missing))
+    since = time.time()
+    failed = daemons()
+    assert failed.wait(120) == 1
+    down = subprocess.run(photosift_cmd("status"), capture_output=True, text=True, timeout=60)
+    assert down.returncode == 3
+    assert "it failed to start at" in down.stderr and str(missing) in down.stderr  # the reason, not only "down"
+    waited = subprocess.run(photosift_cmd("status", "--wait", "30", "--since", str(since)), capture_output=True,
+                            text=True, timeout=60)
+    assert waited.returncode == 1 and "it failed to start" in waited.stderr  # what install.sh shows
+
+    write_config(env["config"], folders=[str(env["photos"])])
+    since = time.time()
+    first = daemons()
+    waited = subprocess.run(photosift_cmd("status", "--wait", "120", "--since", str(since)), capture_output=True,
+                            text=True, timeout=180)
+    assert waited.returncode == 0 and "daemon:  running" in waited.stdout
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(60) == 0
+    stopped = subprocess.run(photosift_cmd("status"), capture_output=True, text=True, timeout=60)
+    assert stopped.returncode == 3 and "it stopped at" in stopped.stderr and "SIGTERM received" in stopped.stderr
+
+    second = daemons()
+    wait_for(lambda: (s := read_status(env)) and s["pid"] == second.pid, 120)
+    second.send_signal(signal.SIGKILL)
+    second.wait()
+    killed = subprocess.run(photosift_cmd("status"), capture_output=True, text=True, timeout=60)
+    assert killed.returncode == 3 and f"it ended without a word (pid {second.pid}" in killed.stderr

@@ -93,6 +93,7 @@ def test_install_sh_runs_the_daemon_and_uninstall_sh_leaves_only_the_index(
     print(f"install.sh took {time.monotonic() - started:.0f} s")
     photosift = str(home / ".local/share/photosift/venv/bin/photosift")
     assert "keeping your config" in done.stdout and f'"{extra}"' in config.read_text()  # --folder was added
+    assert "daemon:  running" in done.stdout  # install.sh waited for the daemon's first answer
 
     def status() -> str:
         return subprocess.run([photosift, "status"], env=env, capture_output=True, text=True, timeout=60).stdout

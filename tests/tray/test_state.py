@@ -54,3 +54,11 @@ def test_a_store_in_trouble_and_folders_past_the_watch_limit_are_told_with_the_f
     assert partial.state == "error"
     assert partial.title.endswith(
         "183 folders past the inotify watch limit (polled; raise fs.inotify.max_user_watches)")
+
+
+def test_a_daemon_that_is_down_says_why_when_it_left_a_last_word() -> None:
+    from photosift.tray.state import down
+
+    assert down().title == "photosift: the daemon is not running"
+    why = "it failed to start at 2026-12-03 09:00:00: cannot download the CLIP ViT-B/32 weights"
+    assert down(why).title == f"photosift: the daemon is not running; {why}"
