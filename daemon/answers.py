@@ -46,7 +46,7 @@ class RebuildInfo(TypedDict):
     """The last time the index was rebuilt from photosift's own copy of the embeddings: when, why, where
     the damaged store was moved (never deleted), and how many records came back with no image encoded."""
 
-    at: float
+    at: str  # ISO 8601, as every moment the API gives
     reason: str
     moved_to: str | None
     restored: int
@@ -59,7 +59,7 @@ class StoreState(TypedDict):
     state: str
     location: str
     message: str | None
-    since: float | None
+    since: str | None
     waiting: int
     rebuilt: RebuildInfo | None
 
@@ -106,7 +106,7 @@ class Failure(TypedDict):
     path: str
     reason: str
     size: int
-    at: float
+    at: str
 
 
 class FileInfo(TypedDict):
@@ -121,7 +121,7 @@ class FileInfo(TypedDict):
     content_hash: NotRequired[str]
     width: NotRequired[int]
     height: NotRequired[int]
-    taken_at: NotRequired[int]
+    taken_at: NotRequired[str]
     model: NotRequired[str]
 
 

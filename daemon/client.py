@@ -93,7 +93,7 @@ class Client:
         or could not start: last_word.py) and how to start it."""
         said = last_word.explain(last_word.read(self.path))
         return DaemonNotRunning(f"the photosift daemon is not running {detail}"
-                                + (f"; {said}" if said else "") + "; start it with `photosift daemon`")
+                                + (f"; {said}" if said else "") + "; start it with `photosift start`")
 
     def status(self) -> Status:
         return self._call("GET", "/v1/status")
@@ -176,3 +176,12 @@ def _filters(given: dict[str, Any]) -> dict[str, Any]:
     if unknown:
         raise TypeError(f"unknown filters: {sorted(unknown)}")
     return {key: value for key, value in given.items() if value is not None}
+
+
+def answering_pid(path: Path, timeout: float = 10.0) -> int | None:
+    """The pid of the daemon that answers on `path`, or None when none does."""
+    try:
+        with Client(path, timeout=timeout) as client:
+            return int(client.status()["pid"])
+    except DaemonNotRunning:
+        return None

@@ -121,21 +121,25 @@ def _model_path(v: str) -> str:
     return str(Path(v).expanduser()) if os.sep in v or v.endswith((".pt", ".pth", ".bin")) else v
 
 
-def _prompt_table(v: Any) -> bool:
-    return isinstance(v, dict) and all(
-        isinstance(k, str) and k.strip() and isinstance(prompts, list)
-        and all(isinstance(x, str) and x.strip() for x in prompts)
-        for k, prompts in v.items()
-    )
+def _prompts(v: Any) -> bool:
+    return isinstance(v, list) and all(isinstance(x, str) and x.strip() for x in v)
 
 
 @dataclass(frozen=True)
 class Key:
-    """One key of the schema: what its value must satisfy, how to say so, and its stored form."""
+    """One key of the schema: what its value must satisfy, how to say so, and its stored form. A key whose
+    value is a table of the user's own entries ([tagging.custom]: tag = prompts) checks each entry with
+    `entries`, so a problem names the entry and its table."""
 
     check: Callable[[Any], bool]
     expected: str
     convert: Callable[[Any], Any] = lambda v: v
+    entries: Key | None = None
+
+
+def _table_of(entry: Key) -> Callable[[Any], bool]:
+    return lambda v: isinstance(v, dict) and all(isinstance(k, str) and k.strip() and entry.check(x)
+                                                 for k, x in v.items())
 
 
 @dataclass(frozen=True)
@@ -153,17 +157,15 @@ def _parent_ok(v: Any) -> bool:
     return isinstance(v, str) and "|" not in v and (v == "" or all(part.strip() for part in v.split("/")))
 
 
-def _thresholds(v: Any) -> bool:
-    return isinstance(v, dict) and all(_is_number(x) and 0 < x < 1 for x in v.values())
-
-
-def _facets(v: Any) -> bool:
-    return isinstance(v, dict) and all(_str_list(m) and len(set(m)) == len(m) >= 2 for m in v.values())
+CONFIDENCE = Key(lambda x: _is_number(x) and 0 < x < 1, "a confidence between 0 and 1")
+NEW_NAME = Key(lambda x: isinstance(x, str) and x.strip() != "", "a new name for the tag")
+PROMPTS = Key(_prompts, "a list of prompts ([] for the default templates)")
+FACET = Key(lambda m: _str_list(m) and len(set(m)) == len(m) >= 2, "a list of at least two different tags")
 
 
 def _tagging_conflicts(values: dict[str, Any]) -> list[str]:
     if values.get("vocabulary") == "none" and not values.get("custom"):
-        return ['"tagging.vocabulary" is "none" but there are no [tagging.custom] tags']
+        return ['[tagging] vocabulary: is "none" but there are no [tagging.custom] tags']
     return []
 
 
@@ -173,14 +175,14 @@ TAGGING = Table(
         "min_confidence": Key(lambda v: _is_number(v) and 0 < v < 1, "a number between 0 and 1", float),
         "max_tags": Key(lambda v: _is_int(v) and 1 <= v <= 50, "an integer from 1 to 50"),
         "remove": Key(_str_list, "a list of tag names", tuple),
-        "rename": Key(lambda v: isinstance(v, dict) and all(isinstance(x, str) and x.strip() for x in v.values()),
-                      "a table mapping tag names to new names", lambda v: tuple(v.items())),
-        "custom": Key(_prompt_table, "a table mapping tag names to lists of prompts ([] for the default templates)",
-                      lambda v: tuple((k, tuple(prompts)) for k, prompts in v.items())),
-        "thresholds": Key(_thresholds, "a table mapping tag names to confidences between 0 and 1",
-                          lambda v: tuple((k, float(x)) for k, x in v.items())),
-        "facets": Key(_facets, "a table mapping facet names to lists of at least two different tags",
-                      lambda v: tuple((k, tuple(m)) for k, m in v.items())),
+        "rename": Key(_table_of(NEW_NAME), "a table mapping tag names to new names", lambda v: tuple(v.items()),
+                      NEW_NAME),
+        "custom": Key(_table_of(PROMPTS), "a table mapping tag names to lists of prompts ([] for the default "
+                      "templates)", lambda v: tuple((k, tuple(prompts)) for k, prompts in v.items()), PROMPTS),
+        "thresholds": Key(_table_of(CONFIDENCE), "a table mapping tag names to confidences between 0 and 1",
+                          lambda v: tuple((k, float(x)) for k, x in v.items()), CONFIDENCE),
+        "facets": Key(_table_of(FACET), "a table mapping facet names to lists of at least two different tags",
+                      lambda v: tuple((k, tuple(m)) for k, m in v.items()), FACET),
         "write_xmp": Key(lambda v: isinstance(v, bool), "true or false"),
         "xmp_naming": Key(lambda v: v in XMP_NAMINGS, '"append" (photo.jpg.xmp) or "stem" (photo.xmp)'),
         "parent": Key(_parent_ok, 'a tag branch such as "photosift" or "auto/photosift" (no "|"), or "" for flat tags'),
@@ -223,33 +225,58 @@ RETIRED = {
 }
 
 
-def _read(data: dict[str, Any], keys: dict[str, Key | Table], prefix: str, problems: list[str]) -> dict[str, Any]:
-    """The converted values of one table's valid keys; every problem with it appended to `problems`."""
+def _place(table: str, key: str) -> str:
+    """Where a key is, as a problem names it: `batch_size`, `[tagging] max_tags`."""
+    return f"[{table}] {key}" if table else key
+
+
+def _read(data: dict[str, Any], keys: dict[str, Key | Table], table: str, problems: list[str]) -> dict[str, Any]:
+    """The converted values of one table's valid keys; every problem with it appended to `problems`, each
+    naming its table and key."""
     values: dict[str, Any] = {}
     for key, value in data.items():
-        name = prefix + key
+        name = f"{table}.{key}" if table else key
         rule = keys.get(key)
         if name in RETIRED:
-            problems.append(f'"{name}" {RETIRED[name]}')
+            problems.append(f"{_place(table, key)}: {RETIRED[name]}")
         elif rule is None:
-            known = [prefix + k for k in keys]
-            hint = difflib.get_close_matches(name, known, n=1)
-            suggestion = f' (did you mean "{hint[0]}"?)' if hint else f" (known keys: {', '.join(known)})"
-            problems.append(f'unknown key "{name}"{suggestion}')
+            hint = difflib.get_close_matches(key, list(keys), n=1)
+            suggestion = f' (did you mean "{hint[0]}"?)' if hint else f" (known keys: {', '.join(keys)})"
+            problems.append(f'{f"[{table}] " if table else ""}unknown key "{key}"{suggestion}'
+                            + _misplaced(key, table))
         elif isinstance(rule, Table):
             if not isinstance(value, dict):
-                problems.append(f'"{name}" must be {rule.expected}')
+                problems.append(f"{_place(table, key)}: must be {rule.expected}")
                 continue
             before = len(problems)
-            table = _read(value, dict(rule.keys), name + ".", problems)
-            problems.extend(rule.conflicts(table))
+            values_of_table = _read(value, dict(rule.keys), name, problems)
+            if len(problems) == before:  # a combination is judged only on valid keys: no false second message
+                problems.extend(rule.conflicts(values_of_table))
             if len(problems) == before:
-                values[key] = rule.build(table)
+                values[key] = rule.build(values_of_table)
+        elif rule.entries is not None and isinstance(value, dict) and not rule.check(value):
+            for entry, x in value.items():
+                if not rule.entries.check(x):
+                    problems.append(f"[{name}] {entry}: must be {rule.entries.expected}, got {x!r}"
+                                    + _misplaced(entry, name))
         elif not rule.check(value):
-            problems.append(f'"{name}" must be {rule.expected}, got {value!r}')
+            problems.append(f"{_place(table, key)}: must be {rule.expected}, got {value!r}")
         else:
             values[key] = rule.convert(value)
     return values
+
+
+def _misplaced(key: str, table: str) -> str:
+    """A hint for a key of another table written inside this one: in TOML every key below a `[table]`
+    header belongs to that table, so a top-level key appended at the end of the file lands in the last one."""
+    if not table:
+        return ""
+    homes = [""] if key in SCHEMA else []
+    homes += [t for t, rule in SCHEMA.items() if isinstance(rule, Table) and key in rule.keys and t != table]
+    if not homes:
+        return ""
+    home = "at the top of the file, above the first [table] header" if homes[0] == "" else f"in [{homes[0]}]"
+    return f'; "{key}" belongs {home} (in TOML every key below [{table}] is part of that table)'
 
 
 def from_mapping(data: dict[str, Any], source: str) -> Config:

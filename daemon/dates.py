@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from .errors import DateError
 
@@ -56,3 +56,14 @@ def _read(text: str) -> tuple[datetime, datetime]:
     except ValueError:
         raise DateError(f"“{text}” is not a date; {HOW}") from None
     return moment, moment
+
+
+def iso(moment: float) -> str:
+    """A moment (seconds since 1970) as the API and every `--json` write it: ISO 8601 in UTC, to the second
+    (`2024-06-30T16:30:05Z`), the form the API's search results have."""
+    return datetime.fromtimestamp(int(moment), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def seconds(text: str) -> float:
+    """The moment an `iso` text names, as seconds since 1970."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()

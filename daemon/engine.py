@@ -20,6 +20,7 @@ from .answers import Failure, FileInfo, Status
 from .api.app import create_app
 from .api.server import ApiServer
 from .config import Config, decode_threads
+from .dates import iso
 from .decode import Limits
 from .errors import StoreUnavailable
 from .index.catalog import Catalog
@@ -219,12 +220,12 @@ class Engine:
                           "error": failure.reason if failure else None}
         if record is not None:
             info.update({"size": record.size, "mtime_ns": record.mtime_ns, "content_hash": record.content_hash,
-                         "width": record.width, "height": record.height, "taken_at": record.taken_at,
+                         "width": record.width, "height": record.height, "taken_at": iso(record.taken_at),
                          "model": record.model})
         return info
 
     def failures(self) -> list[Failure]:
-        return [{"path": f.path, "reason": f.reason, "size": f.stat.size, "at": f.at} for f in self.ledger.all()]
+        return [{"path": f.path, "reason": f.reason, "size": f.stat.size, "at": iso(f.at)} for f in self.ledger.all()]
 
     def pause(self) -> None:
         self.pipeline.pause()

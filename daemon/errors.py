@@ -26,7 +26,8 @@ class ConfigError(PhotosiftError):
         self.source = source
         self.problems = problems
         lines = "\n".join(f"  - {p}" for p in problems)
-        super().__init__(f"{len(problems)} problem(s) in the configuration ({source}):\n{lines}")
+        count = "1 problem" if len(problems) == 1 else f"{len(problems)} problems"
+        super().__init__(f"{count} in the configuration ({source}):\n{lines}")
 
 
 class RequestError(PhotosiftError):

@@ -18,10 +18,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from . import atomic, paths
+from . import atomic
 
 FILE = "daemon.state"
-STARTING, RUNNING, STOPPED, FAILED = "starting", "running", "stopped", "failed"
+STARTING, RUNNING, STOPPING, STOPPED, FAILED = "starting", "running", "stopping", "stopped", "failed"
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,9 @@ def explain(word: LastWord | None) -> str | None:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(word.at))
     if word.state == FAILED:
         return f"it failed to start at {when}: {word.message}"
-    if word.state == STOPPED:
+    if word.state == STOPPING and alive(word.pid):
+        return f"it is stopping (pid {word.pid}, {word.message} at {when}; it finishes the current batch first)"
+    if word.state in (STOPPED, STOPPING):  # stopping, and gone: stopped, as it was asked to
         return f"it stopped at {when} ({word.message})"
     if alive(word.pid):
         if word.state == STARTING:
@@ -72,8 +74,8 @@ def explain(word: LastWord | None) -> str | None:
 
 
 def where_logs() -> str:
-    """Where the daemon's log is: the user service's journal, or the file of a background start."""
-    return f"its log says why (journalctl --user -u photosift, or {paths.cache_dir() / 'daemon.log'})"
+    """How to read the daemon's log (the user service's journal, or the file of a background start)."""
+    return "`photosift logs` shows why"
 
 
 def alive(pid: int) -> bool:

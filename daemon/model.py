@@ -128,7 +128,11 @@ def locate(spec: str, cache_dir: Path) -> ModelSource:
 def _state_dict_from_file(path: Path) -> dict[str, torch.Tensor]:
     data = path.read_bytes()
     try:
-        archive = torch.jit.load(io.BytesIO(data), map_location="cpu")
+        with warnings.catch_warnings():
+            # OpenAI's checkpoints are TorchScript archives; torch's advice to move to torch.export is for
+            # their authors, not for our users, who would see it on every start
+            warnings.filterwarnings("ignore", "`torch.jit.load` is deprecated", FutureWarning)
+            archive = torch.jit.load(io.BytesIO(data), map_location="cpu")
         return dict(archive.state_dict())
     except RuntimeError:
         pass  # not TorchScript: a plain state_dict, which clip.load cannot take from a path

@@ -124,11 +124,13 @@ class Searcher:
         return (combined / norm).astype(np.float32)
 
     def search(self, terms: list[Term], k: int, filters: Filters = Filters()) -> list[Hit]:
-        """The k best matches for the terms among the images that pass the filters."""
+        """The k best matches for the terms among the images that pass the filters; the query's own images
+        are not results (as with `similar`: each would come first, at a score of 1)."""
+        inputs = {os.path.realpath(t.image) for t in terms if t.image}
         with self.model.priority.query():
             query = self.compose(terms)
-            hits = self._nearest(query, k, filters)
-        return self._marked(query, any(t.text for t in terms), hits)
+            hits = self._nearest(query, k + len(inputs), filters)
+        return self._marked(query, any(t.text for t in terms), [h for h in hits if h.record.path not in inputs][:k])
 
     def similar(self, paths: list[str], k: int, filters: Filters = Filters()) -> list[Hit]:
         """Images most like the mean of `paths`' embeddings that pass the filters, excluding `paths`."""

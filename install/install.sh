@@ -4,21 +4,24 @@
 #   a starter config naming the folders to index (asked for, or --folder),
 #   the daemon as a user service (systemd --user / launchd; else started in the background),
 #   the tray app's autostart entry and a "photosift search" launcher,
-#   "Find similar images" in the file managers that are installed.
+#   "Find similar images" in the file managers that are installed,
+#   the `photosift` command in ~/.local/bin, with shell completion and a man page.
+# Without an NVIDIA GPU (Linux) it installs PyTorch's CPU-only build, a fraction of the CUDA one's size.
 # Run it again to update; install/uninstall.sh reverses it.
 #
-#   ./install/install.sh [--folder DIR]... [--no-shell-ext] [--no-start]
+#   ./install/install.sh [--folder DIR]... [--no-shell-ext] [--no-start] [--torch auto|cpu|cuda]
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
 DATA_HOME="${XDG_DATA_HOME:-$HOME/.local/share}"
 VENV="${PHOTOSIFT_VENV:-$DATA_HOME/photosift/venv}"
 
-usage() { sed -n '2,11s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0"; }
 die() { echo "install.sh: $*" >&2; exit 2; }
 
 folders=()
 shell_ext=1
 start=1
+torch=auto
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --folder) [[ $# -ge 2 ]] || die "--folder needs a folder"
@@ -26,14 +29,32 @@ while [[ $# -gt 0 ]]; do
                   folders+=("$(cd "$2" && pwd)"); shift 2 ;;
         --no-shell-ext) shell_ext=0; shift ;;
         --no-start) start=0; shift ;;
+        --torch) [[ $# -ge 2 ]] || die "--torch needs auto, cpu or cuda"
+                 torch="$2"; shift 2 ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
 done
 
 . "$SRC/install/venv.sh"
+build="$(torch_build "$torch")" || die "--torch: $torch is not auto, cpu or cuda"
+case "$build" in
+    cpu) echo "PyTorch: the CPU-only build, from $PHOTOSIFT_TORCH_CPU_INDEX" \
+              "($([[ $torch == auto ]] && echo "no NVIDIA GPU here; " || true)--torch cuda installs the CUDA build)" ;;
+    cuda) echo "PyTorch: the CUDA build, from PyPI$([[ $torch == auto ]] && echo " (an NVIDIA GPU is here)" || true)" ;;
+esac
 echo "Installing photosift into $VENV (a minute or two the first time)..."
-make_venv
+if [[ $build == cpu && $torch == auto ]]; then
+    # a network that lets PyPI through may not let PyTorch's index through: PyPI's build works too
+    if ! make_venv cpu 2>/dev/null; then
+        echo "note: PyTorch's CPU-only build could not be installed from $PHOTOSIFT_TORCH_CPU_INDEX (unreachable" \
+             "from here?); installing PyPI's build instead, which works the same with GBs of unused CUDA" \
+             "libraries (PHOTOSIFT_TORCH_CPU_INDEX can name a mirror)" >&2
+        make_venv pypi
+    fi
+else
+    make_venv "$build"
+fi
 "$VENV/bin/python" -m pip install --quiet "$SRC"
 if [[ "$(uname)" == Linux ]]; then
     ensure_tray_menu
@@ -92,4 +113,4 @@ if [[ $start -eq 1 ]]; then
     fi
     echo
 fi
-echo "photosift is installed. Try: $photosift status   (or put $VENV/bin on your PATH)"
+echo "photosift is installed. Try: photosift status   (man photosift lists every command)"

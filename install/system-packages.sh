@@ -3,7 +3,8 @@
 # Xvfb, the X display the GUI tests open real windows on, trayer, a real system tray on it, and
 # what the tray's menu needs (PyGObject is built against gobject-introspection and cairo; GTK's
 # typelib; dbus-run-session gives the GTK tray test a session bus), and the validators of the
-# file-manager actions photosift generates (desktop-file-validate, xmllint).
+# file-manager actions photosift generates (desktop-file-validate, xmllint); tmux, a real terminal
+# for the completion script and `status --watch`, and man, the reader of the generated man page.
 ensure_system_packages() {
     local missing=()
     command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
@@ -14,6 +15,8 @@ ensure_system_packages() {
     command -v dbus-run-session >/dev/null || missing+=(dbus)
     command -v desktop-file-validate >/dev/null || missing+=(desktop-file-utils)
     command -v xmllint >/dev/null || missing+=(libxml2-utils)
+    command -v tmux >/dev/null || missing+=(tmux)
+    command -v man >/dev/null || missing+=(man-db)
     pkg-config --exists gobject-introspection-1.0 cairo 2>/dev/null \
         || missing+=(pkg-config libgirepository1.0-dev libcairo2-dev)
     ls /usr/lib/*/girepository-1.0/Gtk-3.0.typelib >/dev/null 2>&1 || missing+=(gir1.2-gtk-3.0)

@@ -10,6 +10,7 @@ their own systems; `export` writes their files anywhere for installing by hand.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -56,12 +57,14 @@ def _digest(data: bytes) -> str:
 
 @dataclass
 class Manifest:
-    """What photosift installed: files with their checksums, and whether it created Thunar's uca.xml."""
+    """What photosift installed: files with their checksums, the folders it created for them, and whether it
+    created Thunar's uca.xml."""
 
     path: Path
     files: dict[str, dict[str, str]] = field(default_factory=dict)  # home-relative path -> {target, sha256}
     uca_created: bool = False
     registry: bool = False
+    folders: list[str] = field(default_factory=list)  # home-relative, made by photosift: removed when empty
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -71,23 +74,30 @@ class Manifest:
             return cls(path)
         except (OSError, ValueError) as exc:
             raise ShellExtError(f"{path} cannot be read ({exc}); move it aside to start over") from exc
-        return cls(path, data.get("files", {}), bool(data.get("uca_created")), bool(data.get("registry")))
+        return cls(path, data.get("files", {}), bool(data.get("uca_created")), bool(data.get("registry")),
+                   list(data.get("folders", [])))
 
     def save(self) -> None:
-        if not self.files and not self.uca_created and not self.registry:
+        if not self.files and not self.uca_created and not self.registry and not self.folders:
             self.path.unlink(missing_ok=True)
             return
-        atomic.write_text(self.path, json.dumps(
-            {"files": self.files, "uca_created": self.uca_created, "registry": self.registry}, indent=2) + "\n")
+        atomic.write_text(self.path, json.dumps({"files": self.files, "uca_created": self.uca_created,
+                                                 "registry": self.registry, "folders": self.folders}, indent=2) + "\n")
 
 
 def write_recorded(home: Path, item: Generated, target: str, manifest: Manifest) -> list[str]:
-    """Write `item` under `home` unless it is already there as it should be, and record it."""
+    """Write `item` under `home` unless it is already there as it should be, and record it (and the folders
+    made for it). A different file photosift did not write is left alone."""
     path = home / item.path
     data = item.text.encode()
+    if str(item.path) not in manifest.files and path.exists() and path.read_bytes() != data:
+        return [f"{target}: left {path} as it is: photosift did not write it (remove it to have photosift's)"]
     manifest.files[str(item.path)] = {"target": target, "sha256": _digest(data)}
     if path.exists() and path.read_bytes() == data and (path.stat().st_mode & 0o777) == item.mode:
         return []
+    for folder in reversed(path.relative_to(home).parents[:-1]):  # outermost first; not home itself
+        if not (home / folder).exists() and str(folder) not in manifest.folders:
+            manifest.folders.append(str(folder))
     atomic.write_text(path, item.text, new_mode=item.mode)
     os.chmod(path, item.mode)
     return [f"{target}: wrote {path}"]
@@ -106,6 +116,21 @@ def remove_recorded(home: Path, targets: list[str], manifest: Manifest) -> list[
             path.unlink()
             said.append(f"{entry['target']}: removed {path}")
         del manifest.files[rel]
+    return said + remove_empty_folders(home, manifest)
+
+
+def remove_empty_folders(home: Path, manifest: Manifest) -> list[str]:
+    """Remove the folders photosift created that are empty now (innermost first). One that is not empty holds
+    something else now (photosift's files are gone from it), so it is no longer photosift's to remove."""
+    said = []
+    for rel in sorted(manifest.folders, key=lambda f: -len(Path(f).parts)):
+        if any(Path(rel) in Path(installed).parents for installed in manifest.files):
+            continue  # still holds a file of another target
+        folder = home / rel
+        with contextlib.suppress(OSError):  # gone already, or not empty
+            folder.rmdir()
+            said.append(f"removed the empty folder {folder}")
+        manifest.folders.remove(rel)
     return said
 
 

@@ -20,7 +20,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .common import Generated, desktop_exec
@@ -123,28 +123,22 @@ def start_in_background(photosift: list[str], command: str, log_path: Path) -> s
                                 start_new_session=True)
 
 
-def start_daemon(photosift: list[str], logs: Path) -> subprocess.Popen[bytes] | None:
-    """Start the daemon: through its user service where one is installed and systemd runs, else in the
-    background (the process is returned then)."""
-    if sys.platform.startswith("linux") and (Path.home() / ".config/systemd/user" / UNIT).exists() \
-            and user_systemd_running():
-        _systemctl("start", UNIT)
-        return None
-    return start_in_background(photosift, "daemon", logs / "daemon.log")
-
-
 def _systemctl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["systemctl", "--user", *args], capture_output=True, text=True, timeout=60)
 
 
-def install(home: Path, manifest_path: Path, photosift: list[str], logs: Path, start: bool = True) -> list[str]:
-    """Write the service files and start the daemon (as a service where a user service manager runs, else
-    in the background) and, on a desktop, the tray."""
+def install(home: Path, manifest_path: Path, photosift: list[str], logs: Path, start: bool = True,
+            command: Sequence[Generated] = ()) -> list[str]:
+    """Write the service files and the `command` files (the launcher on PATH, completion, the man page) and
+    start the daemon (as a service where a user service manager runs, else in the background) and, on a
+    desktop, the tray."""
     manifest = Manifest.load(manifest_path)
     said: list[str] = []
     try:
         for item in platform_files(photosift, home):
             said += write_recorded(home, item, "service", manifest)
+        for item in command:
+            said += write_recorded(home, item, "command", manifest)
     finally:
         manifest.save()
     if not start:
@@ -201,7 +195,7 @@ def uninstall(home: Path, manifest_path: Path, running_pid: int | None, answerin
                     else f"the daemon (pid {running_pid}) did not stop within a minute; stop it by hand")
     manifest = Manifest.load(manifest_path)
     try:
-        said += remove_recorded(home, ["service"], manifest)
+        said += remove_recorded(home, ["service", "command"], manifest)
     finally:
         manifest.save()
     if sys.platform.startswith("linux") and user_systemd_running():

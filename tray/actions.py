@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import subprocess
-import sys
 import tkinter as tk
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +12,8 @@ from pathlib import Path
 
 from photosift.daemon import atomic, paths
 from photosift.daemon.errors import PhotosiftError
-from photosift.shell_ext.service import start_daemon
+from photosift.shell_ext import lifecycle
+from photosift.shell_ext.common import photosift_argv
 
 from .desktop import open_with_default_app
 from .dialogs import ErrorsDialog, FoldersDialog, ask_yes_no
@@ -91,9 +91,15 @@ class Actions:
             log.warning("cannot open %s: %s", self.config_path, exc)
 
     def start_daemon(self) -> None:
-        self.daemon_process = start_daemon([sys.executable, "-m", "photosift.daemon"], paths.cache_dir())
-        log.info("started the daemon (%s)", "its user service" if self.daemon_process is None
-                 else f"pid {self.daemon_process.pid}, logging to {paths.cache_dir() / 'daemon.log'}")
+        """As `photosift start` does (its user service where installed, else in the background), without
+        waiting: the status poll shows it starting, then running, or why it could not start."""
+        try:
+            started = lifecycle.start(photosift_argv(), Path.home(), paths.cache_dir())
+        except OSError as exc:
+            log.warning("cannot start the daemon: %s", exc)
+            return
+        self.daemon_process = started.process
+        log.info("started the daemon (%s)", started.how)
         self.changed()
 
     def close(self) -> None:

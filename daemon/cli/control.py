@@ -10,24 +10,26 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import time
 from typing import Any
 
-from .. import folders, last_word, paths
+from .. import folders, paths
+from ..answers import Status
 from ..client import Client
 from ..config import Config
 from ..errors import DaemonNotRunning
 from ..progress import Progress
+from .lifecycle import wait_for_start
 from .output import print_change, print_json, print_status
 
 WATCH_SECONDS = 0.5
-WAIT_POLL = 0.5
 
 
 def cmd_status(args: argparse.Namespace, config: Config) -> int:
     if args.wait is not None:
-        return _wait_for_start(config, args.wait, args.since, args.json)
+        return wait_for_start(config, args.wait, args.since, args.json)
     with Client(config.socket_path) as client:
         if args.watch:
             return _watch(client, args.json)
@@ -36,61 +38,55 @@ def cmd_status(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-def _wait_for_start(config: Config, seconds: float, since: float | None, as_json: bool) -> int:
-    """Wait until the daemon answers (0, and its status), says it failed or stopped (1, and why, with the fix
-    when it gave one), or died without a word (1); 3 if it is still starting after `seconds`. Only what the
-    daemon said since `since` (default: now) counts. install.sh waits like this after starting the daemon,
-    so a failed first start never looks like a success."""
-    since = time.time() if since is None else since
-    deadline = time.monotonic() + seconds
-    narrated = ""
-    while True:
-        try:
-            with Client(config.socket_path, timeout=10) as client:
-                status = client.status()
-            print_json(status) if as_json else print_status(status)
-            return 0
-        except DaemonNotRunning as exc:
-            word = last_word.read(config.socket_path)
-            fresh = word if word is not None and word.at >= since else None
-            if fresh is not None and (fresh.state in (last_word.FAILED, last_word.STOPPED)
-                                      or not last_word.alive(fresh.pid)):
-                print(f"photosift: {exc}", file=sys.stderr)
-                return 1
-            if time.monotonic() > deadline:
-                print(f"photosift: {exc}", file=sys.stderr)
-                return 3
-            news = last_word.explain(fresh)
-            if news and news != narrated and not as_json:
-                print(f"waiting for the daemon: {news}", file=sys.stderr, flush=True)
-                narrated = news
-        time.sleep(WAIT_POLL)  # polling a process that is starting, not synchronisation
-
-
 def _watch(client: Client, as_json: bool) -> int:
-    """Poll the daemon and redraw one progress line (or print one JSON object per line) until Ctrl+C."""
-    status = client.status()  # a daemon that is not running fails here, before anything is drawn
-    progress, shown, live = Progress(), "", sys.stderr.isatty()
+    """Poll the daemon and redraw one progress line (or print one JSON object per line) until Ctrl+C. A daemon
+    that stops meanwhile is said to be down, with why, and watched again once it is back."""
+    status: Status | None = client.status()  # a daemon that is not running fails here, before anything is drawn
+    progress, shown, why, live = Progress(), "", "", sys.stderr.isatty()
     try:
         while True:
             if as_json:
                 sys.stdout.write(json.dumps(status) + "\n")
                 sys.stdout.flush()
-            else:
+            elif status is not None:
                 line = progress.line(status)
-                if live:  # redraw in place; \x1b[K clears what a longer previous line left
-                    sys.stderr.write(f"\r{line}\x1b[K")
+                if live:  # redraw in place, within the terminal's width; \x1b[K clears what was longer
+                    width = shutil.get_terminal_size().columns - 1
+                    fitted = line if len(line) <= width else line[:width - 1] + "…"
+                    sys.stderr.write(f"\r{fitted}\x1b[K")
                     sys.stderr.flush()
                 elif line != shown:  # piped into a file: one line per change
                     print(line, flush=True)
                 shown = line
             time.sleep(WATCH_SECONDS)  # a polling interval, not synchronisation
-            status = client.status()
+            try:
+                status = client.status()
+            except DaemonNotRunning as exc:
+                if str(exc) != why:  # it just went, or has more to say (stopping, then stopped): say it in full
+                    why = str(exc)
+                    _went_down(why, as_json, live)
+                    shown = ""
+                status = None
+            else:
+                why = ""
     except KeyboardInterrupt:
         return 0
     finally:
         if live and not as_json:
             sys.stderr.write("\n")
+
+
+def _went_down(why: str, as_json: bool, live: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"running": False, "message": why}) + "\n")
+        sys.stdout.flush()
+        return
+    waiting = "watching for it to come back (Ctrl+C ends)"
+    if live:
+        sys.stderr.write(f"\r\x1b[K{why}\n{waiting}")
+        sys.stderr.flush()
+    else:
+        print(f"{why}\n{waiting}", flush=True)
 
 
 def cmd_errors(args: argparse.Namespace, config: Config) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import paths
 from ..config import Config
+from .output import print_json
 
 TARGET_CHOICES = ("nautilus", "nemo", "dolphin", "thunar", "caja", "windows", "macos", "all")
 
@@ -20,8 +21,8 @@ def cmd_shell_ext(args: argparse.Namespace, _config: Config) -> int:
 
     photosift = photosift_argv()
     if args.action == "export":
-        for path in export(args.target, Path(args.folder), photosift):
-            print(path)
+        written = [str(p) for p in export(args.target, Path(args.folder), photosift)]
+        print_json({"written": written}) if args.json else print("\n".join(written))
         return 0
     installer = Installer(Path.home(), paths.data_dir() / "shell-ext.json", photosift)
     if "all" in args.target:
@@ -31,11 +32,11 @@ def cmd_shell_ext(args: argparse.Namespace, _config: Config) -> int:
     else:
         targets = list(TARGETS) if args.action == "uninstall" else installer.detect()
     if not targets:
-        print("no supported file manager found (nautilus, nemo, dolphin, thunar, caja); name one with --target",
-              file=sys.stderr)
+        print("photosift: no supported file manager found (nautilus, nemo, dolphin, thunar, caja); name one with "
+              "--target", file=sys.stderr)
         return 1
     said = installer.install(targets) if args.action == "install" else installer.uninstall(targets)
-    print("\n".join(said) if said else f"nothing to do: already {args.action}ed for {', '.join(targets)}")
+    _report(args, said, f"nothing to do: already {args.action}ed for {', '.join(targets)}", targets=targets)
     return 0
 
 
@@ -43,26 +44,37 @@ def cmd_service(args: argparse.Namespace, config: Config) -> int:
     from photosift.shell_ext import service
     from photosift.shell_ext.common import photosift_argv
 
-    from ..client import Client
-    from ..errors import DaemonNotRunning
+    from ..client import answering_pid
 
     manifest = paths.data_dir() / "service.json"
     if args.action == "install":
-        said = service.install(Path.home(), manifest, photosift_argv(), paths.cache_dir(), start=not args.no_start)
+        from photosift.shell_ext import command_line
+
+        from .docs import manual_page
+
+        photosift = photosift_argv()
+        command = [command_line.launcher(photosift), *command_line.completions_and_manual(manual_page())]
+        said = service.install(Path.home(), manifest, photosift, paths.cache_dir(), start=not args.no_start,
+                               command=command)
+        if not command_line.on_path(Path.home()):
+            said.append(f"note: {Path.home() / command_line.LAUNCHER.parent} is not on your PATH yet: it is from "
+                        "your next login on most systems (or add it in your shell's profile)")
     else:
         from photosift.tray.instance import address_beside
 
-        def daemon_pid() -> int | None:
-            try:
-                with Client(config.socket_path, timeout=10) as client:
-                    return int(client.status()["pid"])
-            except DaemonNotRunning:
-                return None
-
-        said = service.uninstall(Path.home(), manifest, daemon_pid(), lambda: daemon_pid() is not None,
+        said = service.uninstall(Path.home(), manifest, answering_pid(config.socket_path),
+                                 lambda: answering_pid(config.socket_path) is not None,
                                  address_beside(config.socket_path))
-    print("\n".join(said) if said else f"nothing to do: already {args.action}ed")
+    _report(args, said, f"nothing to do: already {args.action}ed")
     return 0
+
+
+def _report(args: argparse.Namespace, said: list[str], nothing: str, **extra: object) -> None:
+    """What an install or uninstall did, a line each (or `--json`: those lines as `done`)."""
+    if args.json:
+        print_json({**extra, "done": said})
+    else:
+        print("\n".join(said) if said else nothing)
 
 
 def add_parsers(sub: Any) -> None:
@@ -77,6 +89,8 @@ def add_parsers(sub: Any) -> None:
     e = actions.add_parser("export", help="write a target's files to a folder, to install by hand")
     e.add_argument("target", choices=TARGET_CHOICES[:-1])
     e.add_argument("folder")
+    for a in actions.choices.values():
+        a.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_shell_ext)
 
     p = sub.add_parser("service", help="run the daemon with your session (systemd --user, launchd) and the tray")
@@ -84,4 +98,6 @@ def add_parsers(sub: Any) -> None:
     a = actions.add_parser("install", help="install the user service and the tray's autostart, and start them")
     a.add_argument("--no-start", action="store_true", help="only write the files")
     actions.add_parser("uninstall", help="stop the daemon and remove what install added (the index stays)")
+    for a in actions.choices.values():
+        a.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_service)

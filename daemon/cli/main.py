@@ -14,7 +14,7 @@ import sys
 from .. import __version__, last_word, paths
 from ..config import load
 from ..errors import PhotosiftError
-from . import control, desktop, queries, run, store, tags
+from . import control, desktop, docs, lifecycle, queries, run, store, tags
 
 
 def _setup_logging(level: str) -> None:
@@ -35,19 +35,27 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run.add_parsers(sub)
+    lifecycle.add_parsers(sub)
     queries.add_parsers(sub)
     control.add_parsers(sub)
     store.add_parsers(sub)
     tags.add_parsers(sub)
     desktop.add_parsers(sub)
+    docs.add_parsers(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if argv is None:
+        import argcomplete
+
+        argcomplete.autocomplete(parser)  # at a Tab in a shell: prints the candidates and exits
+    args = parser.parse_args(tags.with_default_subcommand(sys.argv[1:] if argv is None else argv))
     if getattr(args, "k", 1) < 1:
-        print("-k must be at least 1", file=sys.stderr)
-        return 2
+        parser.error("argument -k: must be at least 1")
+    if not getattr(args, "needs_config", True):
+        return int(args.func(args, None))
     socket = paths.socket_path()  # until the config says otherwise (a config that fails to load cannot)
     try:
         config = load()

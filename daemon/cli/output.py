@@ -9,6 +9,7 @@ from typing import Any
 
 from .. import folders
 from ..answers import Explanation, FolderChange, Hit, Label, Status
+from ..dates import seconds
 from ..progress import duration
 
 
@@ -17,11 +18,16 @@ def print_json(data: Any) -> None:
     sys.stdout.write("\n")
 
 
-def print_hits(hits: list[Hit], as_json: bool, everything: bool = False) -> None:
+def print_hits(hits: list[Hit], as_json: bool, everything: bool = False, paths_only: bool = False) -> None:
     """Ranked results as a numbered list (or JSON, every hit with its `relevant`): the relevant ones,
-    or with `everything` all of them with a marked line where relevance ends."""
+    or with `everything` all of them with a marked line where relevance ends. `paths_only`: the same
+    results as bare paths, one per line, for `xargs` and friends (nothing else, not even "no results")."""
     if as_json:
         print_json(hits)
+        return
+    if paths_only:
+        for hit in hits if everything else [h for h in hits if h["relevant"]]:
+            print(hit["path"])
         return
     relevant = [h for h in hits if h["relevant"]]
     if not hits:
@@ -37,10 +43,11 @@ def print_hits(hits: list[Hit], as_json: bool, everything: bool = False) -> None
 
 
 def print_labels(labels: list[Label], as_json: bool) -> None:
-    """Classification probabilities as a table with bars (or JSON)."""
+    """Classification probabilities as a table with bars, most likely first (or JSON, in the order asked)."""
     if as_json:
         print_json(labels)
         return
+    labels = sorted(labels, key=lambda lab: -lab["probability"])
     width = max(len(lab["label"]) for lab in labels)
     best = max(labels, key=lambda lab: lab["probability"])
     print(f"{'label':<{width}}  probability")
@@ -64,7 +71,7 @@ def print_status(status: Status) -> None:
         print(f"index:   PROBLEM: {store['message']}")
     if store["rebuilt"]:
         rebuilt = store["rebuilt"]
-        print(f"index:   rebuilt {duration(time.time() - rebuilt['at'])} ago from photosift's copy "
+        print(f"index:   rebuilt {duration(time.time() - seconds(rebuilt['at']))} ago from photosift's copy "
               f"({rebuilt['restored']:,} records, no image encoded): {rebuilt['reason']}"
               + (f"; the old one is at {rebuilt['moved_to']}" if rebuilt["moved_to"] else ""))
     for root in status["roots"]:

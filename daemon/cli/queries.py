@@ -61,7 +61,7 @@ def cmd_search(args: argparse.Namespace, config: Config) -> int:
         return 2
     with Client(config.socket_path) as client:
         hits = client.search(terms, args.k, **filters(args))
-    print_hits(hits, args.json, args.all)
+    print_hits(hits, args.json, args.all, args.paths)
     return 0
 
 
@@ -71,7 +71,7 @@ def cmd_similar(args: argparse.Namespace, config: Config) -> int:
         return in_window(args, config, "similar", files=tuple(files))
     with Client(config.socket_path) as client:
         hits = client.similar(files, args.k, **filters(args))
-    print_hits(hits, args.json, args.all)
+    print_hits(hits, args.json, args.all, args.paths)
     return 0
 
 
@@ -103,6 +103,13 @@ def add_filter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tag", action="append", default=[], metavar="TAG", help="only images with this tag (repeatable)")
 
 
+def add_output_options(p: argparse.ArgumentParser) -> None:
+    formats = p.add_mutually_exclusive_group()
+    formats.add_argument("--json", action="store_true", help="every hit, with whether it is relevant")
+    formats.add_argument("-f", "--paths", action="store_true",
+                         help="bare paths, one per line (with --all the less likely ones too): for xargs")
+
+
 def add_parsers(sub: Any) -> None:
     """Register these subcommands on the main parser."""
     p = sub.add_parser("search", help="find images by a text description")
@@ -115,7 +122,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("-k", type=int, default=10, help="at most this many results (default 10)")
     p.add_argument("--all", action="store_true",
                    help="print k results, the less likely ones too, with a line where relevance ends")
-    p.add_argument("--json", action="store_true", help="every hit, with whether it is relevant")
+    add_output_options(p)
     p.add_argument("--gui", action="store_true", help="show the results in the search window (the words are optional)")
     p.set_defaults(func=cmd_search)
 
@@ -125,7 +132,7 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("-k", type=int, default=20, help="at most this many results (default 20)")
     p.add_argument("--all", action="store_true",
                    help="print k results, the less likely ones too, with a line where relevance ends")
-    p.add_argument("--json", action="store_true", help="every hit, with whether it is relevant")
+    add_output_options(p)
     p.add_argument("--gui", action="store_true",
                    help="show the results in the search window (reusing the open one)")
     p.set_defaults(func=cmd_similar)

@@ -38,6 +38,7 @@ def cmd_daemon(args: argparse.Namespace, config: Config) -> int:
         name = signal.Signals(signum).name
         log.info("%s received: finishing the current batch and stopping", name)
         why.append(f"{name} received")
+        last_word.record(config.socket_path, last_word.STOPPING, why[0])
         stop.set()
 
     signal.signal(signal.SIGTERM, on_signal)
@@ -62,20 +63,30 @@ def cmd_daemon(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_index(args: argparse.Namespace, config: Config) -> int:
+    folders = tuple(Path(p).expanduser().absolute() for p in args.paths)
+    missing = [str(f) for f in folders if not f.is_dir()]
+    if missing:  # said before torch and the model load: at once
+        print(f"photosift: not a folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    from ..client import answering_pid
+
+    running = answering_pid(config.socket_path)
+    if running is not None:
+        print(f"photosift: the daemon (pid {running}) owns the index and indexes its folders itself: "
+              "`photosift folders add FOLDER` makes it watch one more, `photosift rescan [FOLDER]` looks at "
+              "one again now, and `photosift status --watch` shows its progress", file=sys.stderr)
+        return 3
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..engine import Engine
 
-    folders = tuple(Path(p).expanduser().absolute() for p in args.paths)
-    missing = [str(f) for f in folders if not f.is_dir()]
-    if missing:
-        print(f"not a folder: {', '.join(missing)}", file=sys.stderr)
-        return 2
     engine = Engine(config, paths.data_dir(), paths.cache_dir(), roots=folders, watch=False)
     engine.start(initial_scan=False)
     started = time.perf_counter()  # after the model has loaded: the rate is the indexing rate
     try:
-        with tqdm(total=0, unit="img", disable=args.quiet, desc="indexing") as bar:
+        # log lines (a file that failed, a store problem) print above the bar instead of through it
+        with tqdm(total=0, unit="img", disable=args.quiet, desc="indexing") as bar, logging_redirect_tqdm():
             done = threading.Event()
 
             def work() -> None:

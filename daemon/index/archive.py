@@ -39,6 +39,19 @@ def archive_path(data_dir: Path, model_id: str) -> Path:
     return data_dir / f"embeddings-{model_id}.sqlite"
 
 
+def indexed_paths(data_dir: Path) -> set[str]:
+    """Every path any model's copy holds, read without the daemon (and without writing anything): what
+    `tags unwrite` looks at when no daemon runs, e.g. while photosift is being uninstalled."""
+    found: set[str] = set()
+    for copy in sorted(data_dir.glob("embeddings-*.sqlite")):
+        try:
+            with contextlib.closing(sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)) as db:
+                found.update(row[0] for row in db.execute("SELECT path FROM records"))
+        except sqlite3.Error as exc:
+            raise classify(exc, str(copy)) from exc
+    return found
+
+
 def _ignore(_failure: StoreUnavailable) -> None:
     pass
 

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..answers import RebuildInfo, StoreCheck
+from ..dates import iso
 from ..errors import StoreUnavailable
 from .archive import Archive, archive_path
 from .health import StoreHealth
@@ -101,7 +102,7 @@ class Doctor:
             records = self._agree()
         if self._copy_remade is not None:
             reason, moved_copy = self._copy_remade
-            self.health.rebuilt({"at": time.time(), "reason": f"photosift's copy was damaged: {reason}",
+            self.health.rebuilt({"at": iso(time.time()), "reason": f"photosift's copy was damaged: {reason}",
                                  "moved_to": str(moved_copy), "restored": self.archive.count()})
         return records
 
@@ -187,8 +188,8 @@ class Doctor:
         for records, vectors in self.archive.pages():
             self.store.upsert(records, vectors)
             restored += len(records)
-        info: RebuildInfo = {"at": time.time(), "reason": reason, "moved_to": None if moved is None else str(moved),
-                             "restored": restored}
+        info: RebuildInfo = {"at": iso(time.time()), "reason": reason,
+                             "moved_to": None if moved is None else str(moved), "restored": restored}
         log.warning("the index was rebuilt from photosift's copy: %d record(s) in %.1f s, no image encoded "
                     "(the old one is at %s)", restored, time.perf_counter() - started, moved)
         self.health.rebuilt(info)
@@ -201,7 +202,7 @@ class Doctor:
                   reason, moved)
         self.archive.reopen()  # a new, empty file; everyone holding the Archive sees it
         self._agree()
-        info: RebuildInfo = {"at": time.time(), "reason": f"copy damaged: {reason}", "moved_to": str(moved),
+        info: RebuildInfo = {"at": iso(time.time()), "reason": f"copy damaged: {reason}", "moved_to": str(moved),
                              "restored": self.archive.count()}
         self.health.rebuilt(info)
         return info

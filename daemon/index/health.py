@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..answers import RebuildInfo, StoreState
+from ..dates import iso
 from ..errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,7 @@ class StoreHealth:
             "state": kind,
             "location": self.location,
             "message": None if failure is None else _sentence(kind, str(failure), self.location, waiting),
-            "since": since,
+            "since": None if since is None else iso(since),
             "waiting": waiting,
             "rebuilt": rebuilt,
         }

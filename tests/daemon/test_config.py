@@ -54,10 +54,10 @@ def test_every_problem_is_reported_at_once(env: dict[str, Path]) -> None:
     assert len(problems) == 6
     text = str(info.value)
     assert 'unknown key "exlude" (did you mean "exclude"?)' in text
-    assert '"batch_size" must be an integer from 1 to 1024' in text
-    assert '"device" must be' in text and "'gpu'" in text
-    assert '"folders" must be a non-empty list' in text
-    assert '"store" must be empty' in text
+    assert "batch_size: must be an integer from 1 to 1024" in text
+    assert "device: must be" in text and "'gpu'" in text
+    assert "folders: must be a non-empty list" in text
+    assert "store: must be empty" in text
     assert 'unknown key "foo" (known keys:' in text
     assert str(env["config"]) in text
 
@@ -80,8 +80,27 @@ def test_cli_exits_2_listing_all_problems(env: dict[str, Path]) -> None:
     proc = subprocess.run(photosift_cmd("status"), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert 'did you mean "model"' in proc.stderr
-    assert '"batch_size" must be' in proc.stderr
+    assert "batch_size: must be" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_key_below_a_table_header_is_named_with_its_table(env: dict[str, Path]) -> None:
+    """`batch_size = "big"` appended after [tagging.custom] belongs to that table in TOML: the one message
+    names the table and the key and says where it belongs (it was a table-wide message plus a false one)."""
+    env["config"].write_text('[tagging]\nvocabulary = "none"\n[tagging.custom]\ndog = ["a dog"]\n'
+                             'batch_size = "big"\n')
+    with pytest.raises(ConfigError) as info:
+        load()
+    assert info.value.problems == [
+        "[tagging.custom] batch_size: must be a list of prompts ([] for the default templates), got 'big'; "
+        '"batch_size" belongs at the top of the file, above the first [table] header (in TOML every key below '
+        "[tagging.custom] is part of that table)"]
+    assert str(info.value).startswith("1 problem in the configuration")
+    env["config"].write_text('[tagging.thresholds]\ndog = 0.7\nmax_tags = 3\n')
+    with pytest.raises(ConfigError) as info:
+        load()
+    assert info.value.problems[0].startswith("[tagging.thresholds] max_tags: must be a confidence between 0 and 1")
+    assert '"max_tags" belongs in [tagging]' in info.value.problems[0]
 
 
 def test_every_key_does_what_it_says() -> None:

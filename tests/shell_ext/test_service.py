@@ -100,8 +100,24 @@ def test_install_sh_runs_the_daemon_and_uninstall_sh_leaves_only_the_index(
 
     wait_for(lambda: "indexed: 4" in status(), 120)
     for installed in (".config/systemd/user/photosift.service", ".config/autostart/photosift-tray.desktop",
-                      ".local/share/applications/photosift-search.desktop"):
+                      ".local/share/applications/photosift-search.desktop", ".local/bin/photosift",
+                      ".local/share/bash-completion/completions/photosift", ".config/fish/completions/photosift.fish",
+                      ".local/share/man/man1/photosift.1"):
         assert (home / installed).exists(), installed
+    assert "is not on your PATH yet" in done.stdout  # this login's PATH has no ~/.local/bin: said so
+
+    # the README's commands as written, from a login whose PATH has ~/.local/bin (a new login, here)
+    login = {**env, "PATH": f"{home / '.local/bin'}{os.pathsep}{env['PATH']}"}
+
+    def command(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["photosift", *args], env=login, capture_output=True, text=True, timeout=300)
+
+    restarted = command("restart")
+    assert restarted.returncode == 0 and "daemon:  running" in restarted.stdout, restarted.stdout + restarted.stderr
+    assert "daemon running" in command("logs").stdout
+    page = subprocess.run(["man", "--where", "photosift"], env={**login, "MANPATH": ""}, capture_output=True,
+                          text=True, timeout=60)
+    assert page.stdout.strip() == str(home / ".local/share/man/man1/photosift.1"), page.stderr  # found via PATH
 
     removed = subprocess.run(["bash", str(ROOT / "install/uninstall.sh")], env=env, capture_output=True, text=True,
                              timeout=300)
@@ -114,3 +130,14 @@ def test_install_sh_runs_the_daemon_and_uninstall_sh_leaves_only_the_index(
     assert ours == [".config/photosift/config.toml"], ours  # nothing else of photosift's
     assert any(p.startswith(".local/share/photosift/") for p in left)  # the index stays
     assert not (home / ".local/share/photosift/venv").exists()
+    for made in (".local/bin", ".config/autostart", ".config/systemd", ".local/share/man", ".config/fish",
+                 ".local/share/bash-completion", ".local/share/applications"):
+        assert not (home / made).exists(), made  # the folders it made, emptied, go too
+
+    purged = subprocess.run(["bash", str(ROOT / "install/uninstall.sh"), "--purge"], env=env, capture_output=True,
+                            text=True, timeout=300)  # after a plain uninstall: removes what that left
+    assert purged.returncode == 0, purged.stdout + purged.stderr
+    assert "already uninstalled" in purged.stdout
+    ours = [str(p.relative_to(home)) for p in home.rglob("*") if "photosift" in str(p.relative_to(home))]
+    assert ours == [], ours
+    assert len(list(photos.glob("*.png"))) == 3  # the photos are the user's

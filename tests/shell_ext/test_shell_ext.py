@@ -4,6 +4,7 @@ the real validators (desktop-file-validate, xmllint, plistlib), and removed agai
 from __future__ import annotations
 
 import configparser
+import json
 import os
 import plistlib
 import shutil
@@ -48,7 +49,7 @@ def test_install_is_idempotent_and_uninstall_leaves_nothing(tmp_path: Path) -> N
     home = tmp_path / "home"
     (home / ".config/Thunar").mkdir(parents=True)
     (home / ".config/Thunar/uca.xml").write_text(USER_UCA)
-    before = tree(home)
+    before, folders_before = tree(home), sorted(home.rglob("*"))
     first = shell_ext(home, "install", "--target", "all")
     assert first.returncode == 0, first.stderr
     assert first.stdout.count("wrote") == 4 and "added the action to" in first.stdout
@@ -59,9 +60,12 @@ def test_install_is_idempotent_and_uninstall_leaves_nothing(tmp_path: Path) -> N
     again = shell_ext(home, "install", "--target", "all")
     assert again.stdout.startswith("nothing to do: already installed") and tree(home) == installed
 
-    removed = shell_ext(home, "uninstall")
-    assert removed.returncode == 0 and removed.stdout.count("removed") == 5
+    removed = shell_ext(home, "uninstall", "--json")
+    assert removed.returncode == 0 and sum(": removed " in line for line in json.loads(removed.stdout)["done"]) == 5
     assert tree(home) == before  # the user's uca.xml byte for byte; our files and the manifest gone
+    data = home / ".local/share/photosift"  # photosift's own folder (the index lives there) stays
+    left = [p for p in sorted(home.rglob("*")) if p != data and data not in p.parents]
+    assert left == sorted([*folders_before, home / ".local", home / ".local/share"])  # the folders made go too
 
 
 def test_an_edited_action_is_kept_and_a_created_uca_is_removed(tmp_path: Path) -> None:

@@ -8,11 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import photosift_cmd, wait_for, write_config
+from helpers import wait_for, write_config
 from PIL import Image, ImageGrab
 
 from photosift.daemon.config import load
 from photosift.daemon.engine import Engine
+from photosift.shell_ext.common import photosift_argv
 from photosift.tray import icons
 from photosift.tray.actions import STARTER_CONFIG
 from photosift.tray.app import TrayApp
@@ -152,7 +153,8 @@ def test_daemon_down_backs_off_and_start_daemon_starts_it(desk: Desk, make_tray,
     assert delays[:4] == sorted(delays[:4]) and delays[0] >= 2 and delays[-1] == 30  # backs off, up to 30 s
     choose(app, "Start daemon")
     process = app.actions.daemon_process
-    assert process is not None and process.args == photosift_cmd("daemon")
+    # the same path as `photosift start` (no user service here): this installation's photosift, in the background
+    assert process is not None and process.args == [*photosift_argv(), "daemon"]
     wait_for(lambda: app.look.title == "photosift: 16 images indexed", 120)
     assert "Start daemon" not in menu(app) and "Pause indexing" in menu(app)
 

@@ -66,7 +66,7 @@ def test_the_daemon_down_is_said_in_the_window(display: str, env: dict[str, Path
         window = opened(desk)
         desk.type(window.entry, "anything")
         desk.pump_until(lambda: "not running" in window.status.cget("text"))
-        assert "start it with `photosift daemon`" in window.status.cget("text")
+        assert "start it with `photosift start`" in window.status.cget("text")
     finally:
         desk.close()
 

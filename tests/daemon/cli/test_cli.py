@@ -8,10 +8,12 @@ import http.server
 import json
 import os
 import random
+import re
 import signal
 import stat
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -87,19 +89,27 @@ def test_index_once_reports_what_it_did(world: dict) -> None:
     assert "16 images indexed, 1 failed" in indexed.stdout
     assert "broken.jpg" in indexed.stdout
     assert "indexing" in indexed.stderr  # the progress bar
+    assert "Warning" not in indexed.stderr  # torch's advice to the authors of TorchScript is not for our users
 
 
 @pytest.mark.parametrize("command", DOWN)
 def test_without_a_daemon_each_command_says_how_to_start_it(world: dict, command: str) -> None:
     down = world["before_daemon"][command]
     assert down.returncode == 3, down
-    assert down.stderr.count("\n") == 1 and "start it with `photosift daemon`" in down.stderr
+    assert down.stderr.count("\n") == 1 and "start it with `photosift start`" in down.stderr
     assert down.stdout == ""
 
 
 def test_index_refuses_a_missing_folder(world: dict) -> None:
     proc = run("index", str(world["photos"] / "nope"), "--once")
-    assert proc.returncode == 2 and "not a folder" in proc.stderr
+    assert proc.returncode == 2 and proc.stderr == f"photosift: not a folder: {world['photos'] / 'nope'}\n"
+
+
+def test_index_while_the_daemon_runs_says_what_to_do_instead(world: dict) -> None:
+    proc = run("index", str(world["root"]), "--once")
+    assert proc.returncode == 3
+    assert f"the daemon (pid {world['daemon'].pid}) owns the index" in proc.stderr
+    assert "`photosift folders add FOLDER`" in proc.stderr and "`photosift rescan [FOLDER]`" in proc.stderr
 
 
 def test_status(world: dict) -> None:
@@ -136,13 +146,26 @@ def test_search_text_negative_image_and_filters(world: dict) -> None:
     assert sum("red-" in line for line in table.stdout.splitlines()) >= 3
     assert "blue-star.jpg" not in names(run("search", "a star", "--not", "blue", "-k", "3", "--json").stdout)
     mixed = names(run("search", "--image", str(world["photos"] / "red-square.jpg"), "-k", "2", "--json").stdout)
-    assert "red-square.jpg" in mixed
+    assert len(mixed) == 2 and "red-square.jpg" not in mixed  # the query's image is not its own result
+    assert names(run("search", "a red", "--image", str(world["photos"] / "red-square.jpg"), "-k", "1",
+                     "--json").stdout) != ["red-square.jpg"]
     inside = names(run("search", "a star", "--folder", str(world["photos"] / "green"), "--json").stdout)
     assert inside[0] == "green-star.jpg" and len(inside) == 4
     assert run("search", "a star", "--after", "2100-01-01").stdout.strip() == "no results"
     assert len(names(run("search", "a star", "--before", "2100-01-01", "--json").stdout)) == 10
     nothing = run("search")
     assert nothing.returncode == 2 and "give some text" in nothing.stderr
+
+
+def test_paths_only_prints_bare_paths_for_xargs(world: dict) -> None:
+    listed = run("search", "a blue star", "-f").stdout.splitlines()
+    relevant = [h["path"] for h in json.loads(run("search", "a blue star", "--json").stdout) if h["relevant"]]
+    assert listed == relevant and listed[0].endswith("blue-star.jpg")
+    assert len(run("similar", str(world["photos"] / "red-star.jpg"), "--paths", "--all", "-k", "5").stdout
+               .splitlines()) == 5
+    assert run("search", "a star", "--after", "2100", "--paths").stdout == ""  # nothing, not "no results"
+    both = run("search", "x", "--json", "--paths")
+    assert both.returncode == 2 and "not allowed with argument" in both.stderr
 
 
 def test_dates_are_years_months_and_days_and_a_bad_one_is_a_usage_error(world: dict) -> None:
@@ -190,6 +213,9 @@ def test_classify_path_and_bad_inputs(world: dict, tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines[0].startswith("label")
     assert next(line for line in lines if "◀" in line).startswith("a green triangle")
+    probabilities = [float(re.search(r"([\d.]+)%", line)[1]) for line in lines[2:]]
+    assert len(probabilities) == 3
+    assert probabilities == sorted(probabilities, reverse=True)  # the most likely first, not the order asked
     as_json = json.loads(run("classify", str(image), "--labels", "a green triangle", "a red circle",
                              "--json").stdout)
     assert as_json[0]["probability"] > 0.9  # a softmax of raw cosines would be near 0.5
@@ -223,7 +249,11 @@ def test_classify_an_image_over_http(world: dict, make_shape: Callable[..., Path
 def test_errors_pause_resume_rescan(world: dict) -> None:
     errors = run("errors")
     assert errors.returncode == 0 and "broken.jpg: corrupt or truncated image" in errors.stdout
-    assert json.loads(run("errors", "--json").stdout)[0]["path"] == str(world["photos"] / "broken.jpg")
+    failure = json.loads(run("errors", "--json").stdout)[0]
+    assert failure["path"] == str(world["photos"] / "broken.jpg")
+    assert abs(datetime.fromisoformat(failure["at"]).timestamp() - time.time()) < 3600  # ISO 8601, as taken_at
+    taken = json.loads(run("search", "a star", "-k", "1", "--json").stdout)[0]["taken_at"]
+    assert len(failure["at"]) == len(taken) and failure["at"][-1] == taken[-1] == "Z"
     assert run("pause").returncode == 0
     assert "PAUSED" in run("status").stdout
     assert json.loads(run("resume", "--json").stdout) == {"paused": False}
@@ -285,6 +315,15 @@ def test_tags_commands(world: dict) -> None:
     assert disabled.returncode == 1 and "write_xmp" in disabled.stderr
     preview = run("tags", "unwrite", str(world["photos"]), "--dry-run")
     assert preview.returncode == 0 and preview.stdout.strip() == "0 would change (16 indexed images looked at)"
+    # real subcommands: `write` is not a file, several paths are paths, options go anywhere
+    two = run("tags", "unwrite", str(world["photos"] / "green"), str(star), "--dry-run")
+    assert two.returncode == 0 and two.stdout.strip() == "0 would change (5 indexed images looked at)", two.stderr
+    assert run("tags", "--json", "show", str(star)).returncode == 0
+    wrong = run("tags", "list", str(star))
+    assert wrong.returncode == 2 and "unrecognized arguments" in wrong.stderr
+    usage = run("tags", "--help").stdout
+    assert usage.startswith("usage: photosift tags [-h] ACTION ...") and "is short for `photosift tags show" in usage
+    assert all(f"\n    {action} " in usage for action in ("show", "list", "explain", "write", "unwrite"))
 
 
 def test_the_daemon_process_api_directly(world: dict) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from engine_harness import CountingModel, running_engine, settled
-from helpers import shape_tags, wait_for
+from helpers import photosift_cmd, shape_tags, wait_for, write_config
 
 from photosift.daemon.client import Client
 from photosift.daemon.errors import ApiError
@@ -245,3 +245,32 @@ def test_writing_needs_a_target(env: dict[str, Path], model, make_shape: Callabl
             client.export()
         assert disabled.value.code == "export_disabled"
         assert not list(env["photos"].glob("*.xmp"))
+
+
+def test_unwrite_without_a_daemon_reads_photosifts_copy_of_the_index(
+    env: dict[str, Path], model, make_shape: Callable[..., Path]
+) -> None:
+    """`tags unwrite` with no daemon running (as `uninstall.sh --purge` runs it): the files photosift's own
+    copy of the index lists, in every sidecar form, since the naming may have changed after they were written."""
+    photos = env["photos"]
+    red = make_shape(photos, "red", "circle", "red-circle.png")
+    make_shape(photos, "blue", "star", "blue-star.png")
+    (photos / "blue-star.xmp").write_text(DIGIKAM)  # the user's sidecar, Lightroom's "stem" naming
+    stem = shape_tags(write_xmp=True, xmp_naming="stem")
+    with running_engine(env, CountingModel(model), 2, tagging=stem) as engine:
+        wait_for(lambda: settled(engine) and (photos / "red-circle.xmp").exists())
+        assert "photosift:keywords" in (photos / "blue-star.xmp").read_text()
+    write_config(env["config"], folders=[str(photos)])  # the config says "append" now, and writes nothing
+    preview = subprocess.run(photosift_cmd("tags", "unwrite", "--dry-run"), capture_output=True, text=True,
+                             timeout=120)
+    assert preview.returncode == 0, preview.stderr
+    assert preview.stdout.splitlines()[-1] == "2 would change (2 indexed images looked at)"
+    assert (photos / "red-circle.xmp").exists()
+    done = subprocess.run(photosift_cmd("tags", "unwrite", str(red)), capture_output=True, text=True, timeout=120)
+    assert done.stdout.splitlines() == [f"{photos / 'red-circle.xmp'}: deleted",
+                                        "1 changed (1 indexed images looked at)"]
+    done = subprocess.run(photosift_cmd("tags", "unwrite"), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "1 changed (2 indexed images looked at)"
+    assert (photos / "blue-star.xmp").read_text() == DIGIKAM  # byte for byte as the user had it
+    refused = subprocess.run(photosift_cmd("tags", "write"), capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 3 and "not running" in refused.stderr  # writing needs the daemon's tags

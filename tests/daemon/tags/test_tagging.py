@@ -43,25 +43,24 @@ def test_tagging_settings_are_validated_with_every_problem() -> None:
                                                           "facets": {"colour": ["red"]}}}, "test")
     problems = info.value.problems
     assert len(problems) == 7  # the top level's and the table's, all at once
-    assert 'unknown key "tagging.max_tag" (did you mean "tagging.max_tags"?)' in problems
-    assert any(p.startswith('"tagging.min_confidence" must be a number between 0 and 1') for p in problems)
-    assert any(p.startswith('"tagging.thresholds" must be a table mapping tag names to confidences') for p in problems)
-    assert any(p.startswith('"tagging.facets" must be a table mapping facet names to lists of at least two')
-               for p in problems)
+    assert '[tagging] unknown key "max_tag" (did you mean "max_tags"?)' in problems
+    assert any(p.startswith("[tagging] min_confidence: must be a number between 0 and 1") for p in problems)
+    assert "[tagging.thresholds] dog: must be a confidence between 0 and 1, got 1.5" in problems
+    assert "[tagging.facets] colour: must be a list of at least two different tags, got ['red']" in problems
     with pytest.raises(ConfigError) as info:  # the softmax rule's knob: its old meaning must not pass silently
         config.from_mapping({"tagging": {"min_probability": 0.1}}, "test")
-    assert info.value.problems[0].startswith('"tagging.min_probability" is no longer used')
+    assert info.value.problems[0].startswith("[tagging] min_probability: is no longer used")
     assert '"tagging.min_confidence"' in info.value.problems[0]
-    with pytest.raises(ConfigError, match=r"tagging\.max_tags"):
+    with pytest.raises(ConfigError, match=r"\[tagging\] max_tags"):
         config.from_mapping({"tagging": {"max_tags": "five"}}, "test")
-    with pytest.raises(ConfigError, match=r'"tagging" must be a table'):
+    with pytest.raises(ConfigError, match=r"tagging: must be a table"):
         config.from_mapping({"tagging": 3}, "test")
     loaded = config.from_mapping({"tagging": {"max_tags": 3, "custom": {"Rex": ["a golden retriever"]}}}, "test")
     assert loaded.tagging.max_tags == 3 and loaded.tagging.custom == (("Rex", ("a golden retriever",)),)
     assert loaded.tagging.min_confidence == TagSettings().min_confidence == 0.5  # the default, from one place
     with pytest.raises(ConfigError) as info:
         config.from_mapping({"tagging": {"vocabulary": "none"}}, "test")
-    assert info.value.problems == ['"tagging.vocabulary" is "none" but there are no [tagging.custom] tags']
+    assert info.value.problems == ['[tagging] vocabulary: is "none" but there are no [tagging.custom] tags']
 
 
 def test_the_rule_on_the_real_tiny_clip(model) -> None:
