@@ -92,8 +92,8 @@ class Client:
         """The error for a daemon that does not answer, with its last word when it left one (why it stopped
         or could not start: last_word.py) and how to start it."""
         said = last_word.explain(last_word.read(self.path))
-        return DaemonNotRunning(f"the photosift daemon is not running {detail}"
-                                + (f"; {said}" if said else "") + "; start it with `photosift start`")
+        why = f"the photosift daemon is not running {detail}" + (f"; {said}" if said else "")
+        return DaemonNotRunning(f"{why}; start it with `photosift start`", why)
 
     def status(self) -> Status:
         return self._call("GET", "/v1/status")
@@ -146,6 +146,9 @@ class Client:
 
     def remove_folder(self, path: str) -> FolderChange:
         return self._call("DELETE", "/v1/folders", params={"path": path})
+
+    def set_folders(self, paths: list[str]) -> FolderChange:
+        return self._call("PUT", "/v1/folders", json={"paths": paths})
 
     def tags(self, path: str) -> FileTags:
         return self._call("GET", "/v1/tags", params={"path": path})

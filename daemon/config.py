@@ -62,6 +62,9 @@ class Config:
     store: str = ""
     log_level: str = "info"
     rescan_interval: float = 3600.0
+    # a removed folder's embeddings are kept this long: adding it back (or narrowing and widening a
+    # watch) encodes nothing
+    forget_after_days: float = 30.0
     debounce_seconds: float = 2.0
     decode_workers: int = 0  # 0 = auto: see `decode_threads`
     max_pixels: int = 120_000_000
@@ -206,6 +209,8 @@ SCHEMA: dict[str, Key | Table] = {
     "store": Key(_store_ok, 'empty (embedded store) or a Chroma server URL like "http://localhost:8000"'),
     "log_level": Key(lambda v: isinstance(v, str) and v.lower() in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS),
                      str.lower),
+    "forget_after_days": Key(lambda v: _is_number(v) and v >= 0,
+                             "days to keep the embeddings of a removed folder (0: forget them at once)", float),
     "rescan_interval": Key(lambda v: _is_number(v) and (v == 0 or v >= 10),
                            "seconds between rescans (0 = never, else at least 10)", float),
     "debounce_seconds": Key(lambda v: _is_number(v) and 0 <= v <= 600, "seconds from 0 to 600", float),

@@ -105,7 +105,8 @@ class Engine:
 
         self.health = StoreHealth(location(config.store, self.data_dir), str(self.data_dir), self._damaged)
         # embedded: every record is this daemon's; on a shared Chroma server, those under its roots
-        self.doctor = Doctor(Place(config.store, self.data_dir, model.model_id, model.embed_dim), self.health,
+        place = Place(config.store, self.data_dir, model.model_id, model.embed_dim, config.forget_after_days * 86400)
+        self.doctor = Doctor(place, self.health,
                              in_scope=lambda path: not config.store or self.rules.root_of(path) is not None)
         records = self.doctor.open(probe)
         self.store, self.archive = self.doctor.store, self.doctor.archive

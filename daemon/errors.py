@@ -117,9 +117,14 @@ class EndpointError(PhotosiftError):
 
 
 class DaemonNotRunning(PhotosiftError):
-    """Nothing answers on the socket."""
+    """Nothing answers on the socket. `why` is the message without the advice on starting it from a shell,
+    for front ends that offer their own Start."""
 
     exit_code = 3
+
+    def __init__(self, message: str, why: str | None = None) -> None:
+        super().__init__(message)
+        self.why = message if why is None else why
 
 
 class ApiError(PhotosiftError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -194,10 +195,23 @@ def image_pixels(source: str, size: int, limits: Limits) -> np.ndarray:
             with urllib.request.urlopen(source, timeout=URL_TIMEOUT) as resp:
                 data = resp.read(MAX_URL_BYTES + 1)
         except OSError as exc:
-            raise DecodeError(f"cannot fetch {source}: {exc}") from exc
+            raise DecodeError(f"cannot fetch {source}: {_why_not_fetched(exc)}") from exc
         if len(data) > MAX_URL_BYTES:
             raise DecodeError(f"{source} is larger than {MAX_URL_BYTES >> 20} MB")
         img, width, height = open_image(io.BytesIO(data), size, limits)
     else:
         img, width, height = open_image(source, size, limits)
     return to_pixels(img, size, (width, height))
+
+
+def _why_not_fetched(exc: OSError) -> str:
+    """A fetch's failure in words: the server's answer, or the network's reason (urllib wraps the latter as
+    "<urlopen error [Errno 111] Connection refused>")."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"the server answered {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        reason = exc.reason
+        return reason.strerror or str(reason) if isinstance(reason, OSError) else str(reason)
+    if isinstance(exc, TimeoutError):
+        return f"no answer within {URL_TIMEOUT:g} s"
+    return exc.strerror or str(exc)

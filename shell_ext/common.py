@@ -28,11 +28,17 @@ IMAGE_EXTENSIONS = DEFAULT_EXTENSIONS
 
 @dataclass(frozen=True)
 class Generated:
-    """One file to write: where (relative to the home folder), what, and its mode."""
+    """One file to write: where (relative to the home folder), what (text, or `data` for a binary file such
+    as an icon), and its mode."""
 
     path: Path
     text: str
     mode: int = 0o644
+    data: bytes | None = None
+
+    @property
+    def content(self) -> bytes:
+        return self.data if self.data is not None else self.text.encode()
 
 
 def photosift_argv() -> list[str]:

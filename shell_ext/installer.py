@@ -89,7 +89,7 @@ def write_recorded(home: Path, item: Generated, target: str, manifest: Manifest)
     """Write `item` under `home` unless it is already there as it should be, and record it (and the folders
     made for it). A different file photosift did not write is left alone."""
     path = home / item.path
-    data = item.text.encode()
+    data = item.content
     if str(item.path) not in manifest.files and path.exists() and path.read_bytes() != data:
         return [f"{target}: left {path} as it is: photosift did not write it (remove it to have photosift's)"]
     manifest.files[str(item.path)] = {"target": target, "sha256": _digest(data)}
@@ -98,7 +98,7 @@ def write_recorded(home: Path, item: Generated, target: str, manifest: Manifest)
     for folder in reversed(path.relative_to(home).parents[:-1]):  # outermost first; not home itself
         if not (home / folder).exists() and str(folder) not in manifest.folders:
             manifest.folders.append(str(folder))
-    atomic.write_text(path, item.text, new_mode=item.mode)
+    atomic.write_bytes(path, data, new_mode=item.mode)
     os.chmod(path, item.mode)
     return [f"{target}: wrote {path}"]
 

@@ -78,7 +78,7 @@ Type=Application
 Name=photosift
 Comment=photosift in the system tray: indexing state, search, pause
 Exec={desktop_exec([*photosift, "tray"], "")}
-Icon=edit-find
+Icon=photosift
 Terminal=false
 Categories=Graphics;Photography;
 X-GNOME-Autostart-enabled=true
@@ -90,7 +90,7 @@ Name=photosift search
 GenericName=Photo search
 Comment=Search your photos by what is in them
 Exec={desktop_exec([*photosift, "search", "--gui"], "")}
-Icon=edit-find
+Icon=photosift
 Terminal=false
 Categories=Graphics;Photography;
 Keywords=photos;pictures;search;similar;CLIP;
@@ -98,6 +98,16 @@ StartupWMClass=photosift
 """
     return [Generated(Path(".config/autostart/photosift-tray.desktop"), tray),
             Generated(Path(".local/share/applications/photosift-search.desktop"), search)]
+
+
+def app_icons() -> list[Generated]:
+    """photosift's icon in the user's hicolor theme (what `Icon=photosift` names): the SVG, and PNGs at the
+    sizes trays, menus and docks ask for."""
+    from photosift.tray import icons
+
+    theme = Path(".local/share/icons/hicolor")
+    return [Generated(theme / "scalable/apps/photosift.svg", icons.SVG),
+            *(Generated(theme / f"{n}x{n}/apps/photosift.png", "", data=icons.png(n)) for n in icons.PNG_SIZES)]
 
 
 def user_systemd_running() -> bool:
@@ -112,7 +122,7 @@ def user_systemd_running() -> bool:
 def platform_files(photosift: list[str], home: Path) -> list[Generated]:
     if sys.platform == "darwin":
         return [launchd_agent(photosift, home)]
-    return [systemd_unit(photosift), *desktop_entries(photosift)]
+    return [systemd_unit(photosift), *desktop_entries(photosift), *app_icons()]
 
 
 def start_in_background(photosift: list[str], command: str, log_path: Path) -> subprocess.Popen[bytes]:

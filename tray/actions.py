@@ -16,7 +16,7 @@ from photosift.shell_ext import lifecycle
 from photosift.shell_ext.common import photosift_argv
 
 from .desktop import open_with_default_app
-from .dialogs import ErrorsDialog, FoldersDialog, ask_yes_no
+from .dialogs import FoldersDialog, ask_yes_no
 from .gui import Gui
 
 log = logging.getLogger(__name__)
@@ -34,16 +34,14 @@ class Actions:
     """The tray menu's entries; `changed()` is called after anything that changes the daemon's state."""
 
     def __init__(self, config_path: Path, gui: Gui, changed: Callable[[], None],
-                 errors_seen: Callable[[], None], opener: Callable[[str], None] = open_with_default_app,
+                 opener: Callable[[str], None] = open_with_default_app,
                  confirm: Callable[[tk.Misc, str], bool] = ask_yes_no) -> None:
         self.config_path = config_path
         self.gui = gui
         self.changed = changed
-        self.errors_seen = errors_seen
         self.opener = opener
         self.confirm = confirm
         self.folders_dialog: FoldersDialog | None = None
-        self.errors_dialog: ErrorsDialog | None = None
         self.daemon_process: subprocess.Popen[bytes] | None = None
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="photosift-tray-action")
 
@@ -72,14 +70,7 @@ class Actions:
         self.gui.ui.post(show)
 
     def errors(self) -> None:
-        def show() -> None:
-            if self.errors_dialog is not None and self.errors_dialog.top.winfo_exists():
-                self.errors_dialog.close()  # a fresh list
-            self.errors_dialog = ErrorsDialog(self.gui.root, self.gui.ui, self.gui.connect)
-            self.errors_seen()
-            self.changed()
-
-        self.gui.ui.post(show)
+        self.gui.ui.post(self.gui.show_errors)
 
     def open_config(self) -> None:
         """Open the config file in the user's editor, writing a commented starter file if there is none."""
@@ -105,6 +96,5 @@ class Actions:
     def close(self) -> None:
         """Wait for an action under way and close the dialogs (on the Tk thread)."""
         self._worker.shutdown(wait=True)
-        for dialog in (self.folders_dialog, self.errors_dialog):
-            if dialog is not None and dialog.top.winfo_exists():
-                dialog.close()
+        if self.folders_dialog is not None and self.folders_dialog.top.winfo_exists():
+            self.folders_dialog.close()

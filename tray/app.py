@@ -108,7 +108,8 @@ class TrayApp:
         self.reader = Reader()
         self.look = down()
         self.status: Status | None = None
-        self.actions = Actions(config_path, gui, changed=self.poke, errors_seen=self.reader.errors_seen)
+        self.actions = Actions(config_path, gui, changed=self.poke)
+        gui.errors_seen = self._errors_seen  # seen in the list, or in the search window's notice
         self._pystray = load_pystray()
         self.icon = self._pystray.Icon("photosift", icons.draw(self.look), self.look.title, menu=self._menu())
         _enable_clicks(self.icon)
@@ -166,6 +167,10 @@ class TrayApp:
         a first poll that came before the icon showed left its first title ("not running") for good."""
         icon.visible = True
         self._visible.set()
+
+    def _errors_seen(self) -> None:
+        self.reader.errors_seen()
+        self.poke()  # the icon stops being red for them at once
 
     # -- the poll -------------------------------------------------------------------------------
 

@@ -7,11 +7,27 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from photosift.daemon.client import Client
-from photosift.daemon.errors import PhotosiftError
+from photosift.daemon.errors import DaemonNotRunning, PhotosiftError
 
 from .uiqueue import UiQueue
 
-Done = Callable[[Any, str | None], None]  # (result or None, error message or None), on the Tk thread
+
+class CallError(str):
+    """A call's error message; `down` says the daemon is not running, and then the text leaves out the
+    shell advice ("start it with `photosift start`"): windows offer a Start button instead."""
+
+    down: bool = False
+
+
+def call_error(exc: PhotosiftError) -> CallError:
+    if isinstance(exc, DaemonNotRunning):
+        error = CallError(exc.why)
+        error.down = True
+        return error
+    return CallError(str(exc))
+
+
+Done = Callable[[Any, CallError | None], None]  # (result or None, error or None), on the Tk thread
 
 
 class Caller:
@@ -31,7 +47,7 @@ class Caller:
                 with self.connect() as client:
                     result, error = work(client), None
             except PhotosiftError as exc:
-                result, error = None, str(exc)
+                result, error = None, call_error(exc)
             self.ui.post(lambda: None if self.closed else done(result, error))
 
         self._worker.submit(run)

@@ -1,7 +1,10 @@
 """What the desktop does with a file: open it with its default application, show it in the file manager.
 
-Both run the platform's own tool and return at once or after a short wait; the
-search window calls them off its UI thread.
+On Linux a file is opened through GIO where PyGObject is installed (the tray's
+menu needs it anyway): GIO asks the desktop's own MIME database (and the portal
+in a sandbox), and its errors are the real ones ("no application is registered
+for PNG images"). Without it, `xdg-open` runs, and its absence is said as such
+rather than as the file not being found.
 """
 
 from __future__ import annotations
@@ -22,11 +25,33 @@ def _spawn(argv: list[str]) -> None:
 
 
 def open_with_default_app(path: str) -> None:
-    """Open a file with the desktop's default application."""
+    """Open a file with the desktop's default application; OSError says why it cannot be."""
     if sys.platform == "win32":
         os.startfile(path)  # type: ignore[attr-defined]
-    else:
-        _spawn(["open" if sys.platform == "darwin" else "xdg-open", path])
+    elif sys.platform == "darwin":
+        _spawn(["open", path])
+    elif not _open_with_gio(path):
+        try:
+            _spawn(["xdg-open", path])
+        except FileNotFoundError:
+            raise OSError("nothing here opens files: neither GIO (PyGObject) nor xdg-open is installed "
+                          "(Debian: xdg-utils)") from None
+
+
+def _open_with_gio(path: str) -> bool:
+    """Open `path` through GIO; False where PyGObject is not installed, OSError with GIO's reason on failure."""
+    try:
+        import gi
+
+        gi.require_version("Gio", "2.0")
+        from gi.repository import Gio, GLib
+    except (ImportError, ValueError):
+        return False
+    try:
+        Gio.AppInfo.launch_default_for_uri(Path(path).as_uri(), None)
+    except GLib.Error as exc:
+        raise OSError(exc.message) from None
+    return True
 
 
 def reveal_in_file_manager(path: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tkinter as tk
 from collections.abc import Callable
-from tkinter import filedialog, messagebox
+from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
 from photosift.daemon.client import Client
@@ -17,6 +17,13 @@ ERROR_FG, NORMAL_FG = "#a00", "#555"
 
 def ask_yes_no(parent: tk.Misc, question: str) -> bool:
     return bool(messagebox.askyesno("photosift", question, parent=parent))
+
+
+def close_button(top: tk.Toplevel, close: Callable[[], None]) -> ttk.Button:
+    """A dialog's Close button, bottom right (Esc does the same)."""
+    button = ttk.Button(top, text="Close", command=close)
+    button.pack(side="bottom", anchor="e", padx=10, pady=(0, 10))
+    return button
 
 
 class FoldersDialog:
@@ -42,7 +49,8 @@ class FoldersDialog:
         self.remove_button = tk.Button(row, text="Remove selected", command=self.remove)
         self.remove_button.pack(side="left", padx=(12, 0))
         self.status = tk.Label(top, anchor="w", fg=NORMAL_FG, wraplength=680, justify="left")
-        self.status.pack(fill="x", padx=10, pady=(4, 10))
+        self.status.pack(fill="x", padx=10, pady=(4, 4))
+        self.close_button = close_button(top, self.close)
         top.bind("<Escape>", lambda _e: self.close())
         top.protocol("WM_DELETE_WINDOW", self.close)
         self.path.focus_set()
@@ -84,8 +92,8 @@ class FoldersDialog:
             self._say("select a folder to remove", error=True)
             return
         folder = self.folders[chosen[0]]
-        question = (f"Stop watching {folder['path']} and forget its {folder['indexed']:,} indexed images?\n\n"
-                    "The photos themselves are not touched.")
+        question = (f"Stop watching {folder['path']}? Its {folder['indexed']:,} indexed images leave the search; "
+                    "adding it back within 30 days encodes nothing.\n\nThe photos themselves are not touched.")
         if not self.confirm(self.top, question):
             return
         self._say(f"Removing {folder['path']}…")
@@ -119,7 +127,8 @@ class ErrorsDialog:
         top.title("photosift: recent errors")
         top.geometry("820x400")
         self.text = tk.Text(top, wrap="none", font=("TkFixedFont", 10))
-        self.text.pack(fill="both", expand=True, padx=10, pady=10)
+        self.text.pack(fill="both", expand=True, padx=10, pady=(10, 4))
+        self.close_button = close_button(top, self.close)
         self.text.insert("end", "Asking the daemon…")
         self.text.config(state="disabled")
         top.bind("<Escape>", lambda _e: self.close())

@@ -114,6 +114,19 @@ class FilterBar(tk.Frame):
         self._draw_chips()
         self.on_change()
 
+    def describe(self) -> str:
+        """The filters that are set, in words ("in /photos/2023, from 2023, tagged beach"); "" for none."""
+        parts = []
+        folder = self.folder.get()
+        if folder != ALL_FOLDERS:
+            parts.append(f"in {folder}")
+        for word, entry in (("from", self.after_entry), ("to", self.before_entry)):
+            if entry.get().strip():
+                parts.append(f"{word} {entry.get().strip()}")
+        if self.chosen_tags:
+            parts.append("tagged " + ", ".join(self.chosen_tags))
+        return ", ".join(parts)
+
     def values(self) -> dict[str, Any]:
         """The filters as the client's keyword arguments; DateError (and a red entry) for a bad date."""
         dates: dict[str, str | None] = {}

@@ -8,16 +8,21 @@ A `--gui` command that finds no window open (see instance.py) makes its own
 from __future__ import annotations
 
 import signal
+import sys
 import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
+from tkinter import ttk
 
 from photosift.daemon import paths
 from photosift.daemon.client import Client
 from photosift.daemon.config import Config
 from photosift.daemon.errors import DisplayError
+from photosift.shell_ext import lifecycle
+from photosift.shell_ext.common import photosift_argv
 
 from .desktop import open_with_default_app, reveal_in_file_manager
+from .dialogs import ErrorsDialog
 from .instance import InstanceServer, Request, address_beside, send
 from .thumbnails import Thumbnails
 from .uiqueue import UiQueue
@@ -30,18 +35,40 @@ def connector(config: Config) -> Callable[[], Client]:
     return lambda: Client(config.socket_path, timeout=CLIENT_TIMEOUT)
 
 
+def start_daemon() -> None:
+    """What the window's Start button does: `photosift start`, without waiting (the window asks again)."""
+    lifecycle.start(photosift_argv(), Path.home(), paths.cache_dir())
+
+
+def _select_all(event: tk.Event[tk.Misc]) -> str:
+    entry = event.widget
+    if isinstance(entry, (tk.Entry, ttk.Entry)):
+        entry.select_range(0, "end")
+        entry.icursor("end")
+    return "break"  # not Tk's Emacs binding, which moves to the start of the line
+
+
 class Gui:
     """A withdrawn Tk root with the UI queue; `show(request)` opens or raises the search window."""
 
     def __init__(self, connect: Callable[[], Client], thumbs: Thumbnails,
                  opener: Callable[[str], None] = open_with_default_app,
                  revealer: Callable[[str], None] = reveal_in_file_manager,
-                 debounce_ms: int = DEBOUNCE_MS, quit_with_window: bool = False) -> None:
+                 debounce_ms: int = DEBOUNCE_MS, quit_with_window: bool = False,
+                 starter: Callable[[], None] | None = start_daemon) -> None:
         try:
             self.root = tk.Tk(className="photosift")
         except tk.TclError as exc:
             raise DisplayError(f"cannot open a window: {exc}") from exc
         self.root.withdraw()
+        if sys.platform.startswith("linux") and "clam" in ttk.Style(self.root).theme_names():
+            ttk.Style(self.root).theme_use("clam")  # Tk's own flat theme: the default one looks of the 1990s
+        for entry in ("Entry", "TEntry", "TCombobox"):
+            self.root.bind_class(entry, "<Control-a>", _select_all)
+        self.starter = starter
+        self.errors_dialog: ErrorsDialog | None = None
+        # the tray sets this: the icon stops showing the current failures as news once the user has seen them
+        self.errors_seen: Callable[[], None] = lambda: None
         self.ui = UiQueue(self.root)
         self.connect = connect
         self.thumbs = thumbs
@@ -70,9 +97,18 @@ class Gui:
         """Open the search window (or raise the open one) and apply the request (none: just show it)."""
         if self.window is None:
             self.window = SearchWindow(self.root, self.ui, self.connect, self.thumbs, self.opener, self.revealer,
-                                       self.debounce_ms, on_close=self._closed)
+                                       self.debounce_ms, on_close=self._closed, starter=self.starter,
+                                       show_errors=self.show_errors)
         self.window.apply(request or Request())
+        self.errors_seen()  # the window says how many files failed: opening it is seeing them
         return self.window
+
+    def show_errors(self) -> None:
+        """The list of files that could not be indexed (a fresh one if it is open)."""
+        if self.errors_dialog is not None and self.errors_dialog.top.winfo_exists():
+            self.errors_dialog.close()
+        self.errors_dialog = ErrorsDialog(self.root, self.ui, self.connect)
+        self.errors_seen()
 
     def _closed(self) -> None:
         self.window = None
@@ -87,6 +123,8 @@ class Gui:
         self.quit_with_window = False
         if self.window is not None:
             self.window.close()
+        if self.errors_dialog is not None and self.errors_dialog.top.winfo_exists():
+            self.errors_dialog.close()
         if self.instance is not None:
             self.instance.close()
         self.ui.close()

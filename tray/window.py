@@ -6,20 +6,27 @@ pool, and both hand their results back through the UI queue. Typing is
 debounced, and an answer to an older query than the one on screen is dropped.
 The same window shows "find similar" results (from its context menu, or from
 `photosift similar FILE --gui` through the single-instance channel). Errors
-(the daemon down, a timeout, a bad date) appear in the window's status line.
+(a timeout, a bad date) appear in the window's status line. When the daemon is
+not running the window says why (its last word), clears the results, offers a
+Start button, and asks again every few seconds: once the daemon answers, the
+filters' choices load and the query on screen is searched again.
 """
 
 from __future__ import annotations
 
+import base64
+import logging
 import tkinter as tk
 from collections.abc import Callable
 from pathlib import Path
+from tkinter import ttk
 from typing import Any
 
 from photosift.daemon.client import Client
 from photosift.daemon.errors import DateError
 
-from .calls import Caller
+from . import icons
+from .calls import Caller, CallError
 from .desktop import open_with_default_app, reveal_in_file_manager
 from .filters import FilterBar
 from .grid import ResultGrid
@@ -28,8 +35,11 @@ from .menu import MenuActions, ResultMenu
 from .thumbnails import Thumbnails
 from .uiqueue import UiQueue
 
+log = logging.getLogger(__name__)
+
 DEBOUNCE_MS = 250
 RESULTS = 40
+RETRY_MS = 2000  # how often a window whose daemon is down asks again
 ERROR_FG, NORMAL_FG = "#a00", "#555"
 
 
@@ -39,11 +49,17 @@ class SearchWindow:
     def __init__(self, master: tk.Misc, ui: UiQueue, connect: Callable[[], Client], thumbs: Thumbnails,
                  opener: Callable[[str], None] = open_with_default_app,
                  revealer: Callable[[str], None] = reveal_in_file_manager,
-                 debounce_ms: int = DEBOUNCE_MS, on_close: Callable[[], None] | None = None) -> None:
+                 debounce_ms: int = DEBOUNCE_MS, on_close: Callable[[], None] | None = None,
+                 starter: Callable[[], None] | None = None,
+                 show_errors: Callable[[], None] | None = None) -> None:
         self.ui = ui
         self.calls = Caller(ui, connect)
         self.opener = opener
         self.revealer = revealer
+        self.starter = starter  # starts the daemon as `photosift start` does (None: no Start button)
+        self.show_errors = show_errors  # opens the list of files that could not be indexed
+        self.down = False  # the daemon did not answer the last call
+        self._retry: str | None = None
         self.debounce_ms = debounce_ms
         self.on_close = on_close
         self.similar_to: tuple[str, ...] = ()
@@ -51,7 +67,8 @@ class SearchWindow:
         self._generation = 0
         self._pending: str | None = None
         self._quiet = False  # set while the program, not the user, changes the query text
-        self.top = tk.Toplevel(master)
+        # WM_CLASS ("photosift", "photosift"), as the launcher's StartupWMClass says
+        self.top = tk.Toplevel(master, class_="photosift", name="photosift")
         self._build(thumbs)
         self.refresh_choices()
 
@@ -61,17 +78,35 @@ class SearchWindow:
         top = self.top
         top.title("photosift")
         top.geometry("1000x760")
+        # the window manager's icon and task-bar entry (the class, WM_CLASS, is set where the Toplevel is made)
+        self._icons = [tk.PhotoImage(master=top, data=base64.b64encode(icons.png(size)), format="png")
+                       for size in (64, 32, 16)]
+        top.iconphoto(False, *self._icons)
         self.query = tk.StringVar()
-        self.entry = tk.Entry(top, textvariable=self.query, font=("TkDefaultFont", 16))
+        self.entry = ttk.Entry(top, textvariable=self.query, font=("TkDefaultFont", 16))
         self.entry.pack(fill="x", padx=10, pady=(10, 4))
         self.filters = FilterBar(top, on_change=self._schedule)
         self.filters.pack(fill="x", padx=10, pady=(0, 4))
-        self.banner = tk.Frame(top)
-        self.banner_text = tk.Label(self.banner, anchor="w", font=("TkDefaultFont", 11, "bold"))
+        self.banner = ttk.Frame(top)
+        self.banner_text = ttk.Label(self.banner, anchor="w", font=("TkDefaultFont", 11, "bold"))
         self.banner_text.pack(side="left")
-        tk.Button(self.banner, text="Back to text search", command=self.leave_similar).pack(side="left", padx=8)
-        self.status = tk.Label(top, text="Type to search your photos", anchor="w", fg=NORMAL_FG)
+        ttk.Button(self.banner, text="Back to text search", command=self.leave_similar).pack(side="left", padx=8)
+        self.status = ttk.Label(top, text="Type to search your photos", anchor="w", foreground=NORMAL_FG)
         self.status.pack(fill="x", padx=12)
+        # shown while the daemon is not running: why, and a way to start it that is not a shell command
+        self.down_panel = ttk.Frame(top)
+        self.down_text = ttk.Label(self.down_panel, anchor="w", justify="left", wraplength=760)
+        self.down_text.pack(side="left", fill="x", expand=True)
+        self.start_button = ttk.Button(self.down_panel, text="Start photosift", command=self.start_daemon)
+        if self.starter is not None:
+            self.start_button.pack(side="right", padx=(8, 0))
+        # files that could not be indexed: said here too, so a tray without a menu still shows them
+        self.notice = ttk.Frame(top)
+        self.notice_text = ttk.Label(self.notice, anchor="w", foreground=ERROR_FG)
+        self.notice_text.pack(side="left")
+        self.details_button = ttk.Button(self.notice, text="Details…", command=self.show_errors or (lambda: None))
+        if self.show_errors is not None:
+            self.details_button.pack(side="left", padx=8)
         self.grid = ResultGrid(top, self.ui, thumbs, on_open=lambda _i: self.open_selected(),
                                on_menu=self._menu_at)
         self.grid.pack(fill="both", expand=True, padx=10, pady=10)
@@ -117,14 +152,80 @@ class SearchWindow:
     # -- talking to the daemon ------------------------------------------------------------------
 
     def refresh_choices(self) -> None:
-        """Ask for the watched folders and the tag vocabulary, for the filters."""
+        """Ask for the watched folders and the tag vocabulary, for the filters, and for the failures."""
 
-        def done(choices: Any, error: str | None) -> None:
+        def done(choices: Any, error: CallError | None) -> None:
+            if error is not None:
+                if error.down:
+                    self._daemon_down(error)
+                return
+            self.filters.set_folders(choices[0])
+            self.filters.set_vocabulary(choices[1])
+            failed = choices[2]["failed"]
+            if failed:
+                self.notice_text.config(text=f"{failed:,} file{'s' if failed != 1 else ''} could not be indexed")
+                self.notice.pack(fill="x", padx=12, before=self.status)
+            else:
+                self.notice.pack_forget()
+
+        self.calls.call(lambda c: (c.folders(), c.vocabulary(), c.status()), done)
+
+    # -- the daemon down, and back ----------------------------------------------------------------
+
+    def _daemon_down(self, why: str) -> None:
+        """Say why the daemon does not answer, drop results that can no longer be acted on, and ask again
+        in a moment."""
+        self.down = True
+        self.grid.show([])
+        self._say("photosift is not running", error=True)
+        self.down_text.config(text=why)
+        self.down_panel.pack(fill="x", padx=12, pady=(4, 0), after=self.status)
+        if self._retry is None:
+            self._retry = self.top.after(RETRY_MS, self._ask_again)
+
+    def _ask_again(self) -> None:
+        self._retry = None
+
+        def done(_status: Any, error: CallError | None) -> None:
             if error is None:
-                self.filters.set_folders(choices[0])
-                self.filters.set_vocabulary(choices[1])
+                self._daemon_back()
+            elif error.down:
+                self._daemon_down(error)  # its last word may have changed: starting, failed, …
+            else:
+                self._retry = self.top.after(RETRY_MS, self._ask_again)
 
-        self.calls.call(lambda c: (c.folders(), c.vocabulary()), done)
+        self.calls.call(lambda c: c.status(), done)
+
+    def _daemon_back(self) -> None:
+        self.down = False
+        self.down_panel.pack_forget()
+        self.start_button.state(["!disabled"])
+        self.start_button.config(text="Start photosift")
+        self.refresh_choices()
+        self._schedule()  # the query on screen, searched again
+
+    def start_daemon(self) -> None:
+        """The Start button: the daemon started as `photosift start` does; the retries see it answer."""
+        if self.starter is None:
+            return
+        starter = self.starter
+        self.start_button.state(["disabled"])
+        self.start_button.config(text="Starting…")
+
+        def start() -> None:
+            try:
+                starter()
+            except OSError as exc:
+                log.warning("cannot start the daemon: %s", exc)
+                why = str(exc)
+                self.ui.post(lambda: self._start_failed(why))
+
+        self.calls.run(start)
+
+    def _start_failed(self, why: str) -> None:
+        self.start_button.state(["!disabled"])
+        self.start_button.config(text="Start photosift")
+        self.down_text.config(text=f"could not start photosift: {why}")
 
     # -- searching ------------------------------------------------------------------------------
 
@@ -162,24 +263,30 @@ class SearchWindow:
             self.grid.show([])
             self._say("Type to search your photos")
 
-    def _answer(self, generation: int, results: list[dict[str, Any]] | None, error: str | None) -> None:
+    def _answer(self, generation: int, results: list[dict[str, Any]] | None, error: CallError | None) -> None:
         if generation != self._generation:
             return  # an answer to an older query: the user has typed on
         if error is not None:
-            self._say(error, error=True)
+            if error.down:
+                self._daemon_down(error)
+            else:
+                self._say(error, error=True)
             return
         assert results is not None
+        if self.down:
+            self._daemon_back()  # answered again before the next retry noticed
         self.grid.show(results)
         likely = self.grid.relevant
         if not results:
-            self._say("No results")
+            active = self.filters.describe()
+            self._say(f"No results {active}: Clear filters searches everything" if active else "No results")
         elif likely == len(results):
             self._say(f"{len(results)} results")
         else:  # the grid's divider shows where; this says how many are worth a look
             self._say(f"{likely or 'no'} likely match{'' if likely == 1 else 'es'} of {len(results)} results")
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.status.config(text=text, fg=ERROR_FG if error else NORMAL_FG)
+        self.status.config(text=text, foreground=ERROR_FG if error else NORMAL_FG)
 
     # -- find similar ---------------------------------------------------------------------------
 
@@ -209,7 +316,7 @@ class SearchWindow:
     def _move(self, event: tk.Event) -> str | None:
         if not self.results:
             return None
-        if event.keysym in ("Left", "Right") and isinstance(self.top.focus_get(), tk.Entry):
+        if event.keysym in ("Left", "Right") and isinstance(self.top.focus_get(), (tk.Entry, ttk.Entry)):
             return None  # the arrows move the cursor in the query box
         self.grid.move(event.keysym)
         return "break"
@@ -222,7 +329,7 @@ class SearchWindow:
         try:
             self.opener(path)
         except OSError as exc:
-            self._say(f"cannot open {path}: {exc.strerror}", error=True)
+            self._say(f"cannot open {path}: {exc.strerror or exc}", error=True)
 
     def _reveal(self, path: str) -> None:
         # the file manager may take a moment to answer over D-Bus: not on the Tk thread
@@ -246,6 +353,8 @@ class SearchWindow:
         if self.closed:
             return
         self.closed = True
+        if self._retry is not None:
+            self.top.after_cancel(self._retry)
         self.menu.unpost()
         self.calls.close()
         self.top.destroy()

@@ -42,6 +42,7 @@ from .schemas import (
     ErrorResponse,
     ExportRequest,
     Filtered,
+    FolderList,
     FolderRequest,
     Hit,
     ImageTerm,
@@ -266,8 +267,15 @@ def create_app(daemon: Daemon) -> FastAPI:
 
     @app.delete("/v1/folders")
     def remove_folder(path: PathQuery) -> FolderChange:
-        """Stop watching a folder (saved in the config file); its images leave the index."""
+        """Stop watching a folder (saved in the config file); its images leave the index (their embeddings
+        are kept for the grace period)."""
         return _change(daemon.roots.remove(_absolute(path)))
+
+    @app.put("/v1/folders")
+    def set_folders(req: FolderList) -> FolderChange:
+        """Watch exactly these folders (saved in the config file): narrowing a watch keeps the images that
+        stay under it, and nothing that leaves is encoded again if it comes back within the grace period."""
+        return _change(daemon.roots.set([_absolute(p) for p in req.paths]))
 
     return app
 

@@ -113,6 +113,12 @@ class FolderRequest(Strict):
     path: PathText
 
 
+class FolderList(Strict):
+    """Exactly the folders to watch."""
+
+    paths: list[PathText] = Field(min_length=1, max_length=1000)
+
+
 # the client reads these two as answers.Hit and answers.Label (taken_at arrives as ISO 8601 text there)
 class Hit(BaseModel):
     path: str

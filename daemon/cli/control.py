@@ -123,8 +123,10 @@ def cmd_rescan(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_folders(args: argparse.Namespace, config: Config) -> int:
-    if args.action != "list":
+    if args.action in ("add", "remove"):
         args.path = folders.normalise(args.path)  # relative to where the user is, not the daemon
+    elif args.action == "set":
+        args.paths = [folders.normalise(p) for p in args.paths]
     try:
         with Client(config.socket_path) as client:
             return _folders(args, client)
@@ -141,10 +143,21 @@ def _folders(args: argparse.Namespace, client: Client) -> int:
             state = "" if root["state"] == "online" else f"  OFFLINE ({root['state']})"
             print(f"{root['path']}  ({root['indexed']} indexed){state}")
         return 0
-    change = client.add_folder(args.path) if args.action == "add" else client.remove_folder(args.path)
-    print_change(change, args.json, "the daemon is indexing it now" if args.action == "add"
-                  else "its images are leaving the index")
+    if args.action == "set":
+        change = client.set_folders(args.paths)
+    else:
+        change = client.add_folder(args.path) if args.action == "add" else client.remove_folder(args.path)
+    print_change(change, args.json, LIVE_NOTES[args.action])
     return 0
+
+
+LIVE_NOTES = {
+    "add": "the daemon is indexing it now",
+    "remove": "its images are leaving the index; their embeddings are kept for `forget_after_days`, so adding it "
+              "back encodes nothing",
+    "set": "images under the watched folders stay indexed, new folders are being indexed, and images that left "
+           "are kept for `forget_after_days`",
+}
 
 
 def _folders_offline(args: argparse.Namespace, config: Config) -> int:
@@ -155,10 +168,13 @@ def _folders_offline(args: argparse.Namespace, config: Config) -> int:
         for folder in [] if args.json else current:
             print(folder)
         return 0
-    change = (folders.plan_add if args.action == "add" else folders.plan_remove)(current, args.path)
+    if args.action == "set":
+        change = folders.plan_set(current, args.paths)
+    else:
+        change = (folders.plan_add if args.action == "add" else folders.plan_remove)(current, args.path)
     folders.save(paths.config_file(), change)
     print_change(change, args.json, "saved in the config; the daemon is not running, and will "
-                  + ("index it" if args.action == "add" else "forget its images") + " when it starts")
+                  + ("index it" if args.action == "add" else "take it in") + " when it starts")
     return 0
 
 
@@ -187,12 +203,15 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_rescan)
 
-    p = sub.add_parser("folders", help="list, add or remove watched folders")
+    p = sub.add_parser("folders", help="list, add, remove or set the watched folders")
     actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
     for action, text in (("list", "the watched folders"), ("add", "watch a folder"),
-                         ("remove", "stop watching a folder and forget its images")):
+                         ("remove", "stop watching a folder: its images leave the index"),
+                         ("set", "watch exactly these folders (narrow a watch: the images that stay are kept)")):
         a = actions.add_parser(action, help=text)
-        if action != "list":
+        if action in ("add", "remove"):
             a.add_argument("path", metavar="FOLDER")
+        elif action == "set":
+            a.add_argument("paths", nargs="+", metavar="FOLDER")
         a.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_folders)

@@ -95,7 +95,8 @@ def print_change(change: FolderChange | folders.Change, as_json: bool, note: str
     for folder in change["added"]:
         print(f"watching {folder}")
     for folder in change["removed"]:
-        print(f"no longer watching {folder}" + (" on its own (the new folder contains it)" if change["added"] else ""))
+        within = any(folder.startswith(added.rstrip("/") + "/") for added in change["added"])
+        print(f"no longer watching {folder}" + (" on its own (the new folder contains it)" if within else ""))
     print(f"({note})")
 
 

@@ -8,28 +8,40 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import paths
-from ..answers import ExportResult
+from ..answers import ExportResult, FileTags
 from ..client import Client
 from ..config import Config
 from ..errors import DaemonNotRunning
 from .output import print_explain, print_json
 
+T = TypeVar("T")
 SUBCOMMANDS = ("show", "list", "explain", "write", "unwrite")
 
 
 def cmd_show(args: argparse.Namespace, config: Config) -> int:
+    return _per_file(args, config, Client.tags, print_tags)
+
+
+def print_tags(answer: FileTags) -> None:
+    tags = ", ".join(f"{t['tag']} ({t['confidence']:.0%})" for t in answer["tags"]) or "(no tags)"
+    note = "" if answer["indexed"] else "  [not indexed: decided now]"
+    print(f"{answer['path']}: {tags}{note}")
+
+
+def _per_file(args: argparse.Namespace, config: Config, ask: Callable[[Client, str], T],
+              show: Callable[[T], None]) -> int:
+    """Ask the daemon about each of `args.files` and print the answers (or all of them as one JSON list)."""
     with Client(config.socket_path) as client:
-        answers = [client.tags(os.path.abspath(path)) for path in args.files]
+        answers = [ask(client, os.path.abspath(path)) for path in args.files]
     if args.json:
         print_json(answers)
     for answer in [] if args.json else answers:
-        tags = ", ".join(f"{t['tag']} ({t['confidence']:.0%})" for t in answer["tags"]) or "(no tags)"
-        note = "" if answer["indexed"] else "  [not indexed: decided now]"
-        print(f"{answer['path']}: {tags}{note}")
+        show(answer)
     return 0
 
 
@@ -49,13 +61,7 @@ def cmd_list(args: argparse.Namespace, config: Config) -> int:
 
 
 def cmd_explain(args: argparse.Namespace, config: Config) -> int:
-    with Client(config.socket_path) as client:
-        explained = [client.explain(os.path.abspath(path)) for path in args.files]
-    if args.json:
-        print_json(explained)
-    for explanation in [] if args.json else explained:
-        print_explain(explanation)
-    return 0
+    return _per_file(args, config, Client.explain, print_explain)
 
 
 def cmd_write(args: argparse.Namespace, config: Config) -> int:

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
@@ -40,13 +41,17 @@ def archive_path(data_dir: Path, model_id: str) -> Path:
 
 
 def indexed_paths(data_dir: Path) -> set[str]:
-    """Every path any model's copy holds, read without the daemon (and without writing anything): what
-    `tags unwrite` looks at when no daemon runs, e.g. while photosift is being uninstalled."""
+    """Every path any model's copy holds (those of removed folders kept for their grace period too), read
+    without the daemon and without writing anything: what `tags unwrite` looks at when no daemon runs,
+    e.g. while photosift is being uninstalled."""
     found: set[str] = set()
     for copy in sorted(data_dir.glob("embeddings-*.sqlite")):
         try:
             with contextlib.closing(sqlite3.connect(f"{copy.as_uri()}?mode=ro", uri=True)) as db:
-                found.update(row[0] for row in db.execute("SELECT path FROM records"))
+                tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+                for table in ("records", "retired"):
+                    if table in tables:
+                        found.update(row[0] for row in db.execute(f"SELECT path FROM {table}"))
         except sqlite3.Error as exc:
             raise classify(exc, str(copy)) from exc
     return found
@@ -57,15 +62,24 @@ def _ignore(_failure: StoreUnavailable) -> None:
 
 
 class Archive:
-    """Records and float16 embeddings by path, crash-safe (SQLite, WAL). Safe to use from any thread."""
+    """Records and float16 embeddings by path, crash-safe (SQLite, WAL). Safe to use from any thread.
+
+    Besides the index's records (`records`), it keeps those of folders the user
+    stopped watching (`retired`) for `keep_retired` seconds: a folder added back,
+    or a narrowed watch widened again, takes its embeddings from there instead of
+    encoding its photos again. Retired records are in no search and no count.
+    """
 
     def __init__(self, path: Path, embed_dim: int,
-                 on_failure: Callable[[StoreUnavailable], None] = _ignore) -> None:
+                 on_failure: Callable[[StoreUnavailable], None] = _ignore,
+                 keep_retired: float = 30 * 86400) -> None:
         self.path = path
         self.embed_dim = embed_dim
+        self.keep_retired = keep_retired
         self._on_failure = on_failure
         self._lock = threading.Lock()
         self._db = self._connect()
+        self.expire()
 
     def _connect(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -81,6 +95,9 @@ class Archive:
                 self._db.execute(
                     f"CREATE TABLE IF NOT EXISTS records (id TEXT PRIMARY KEY, {_COLUMNS}, embedding BLOB NOT NULL)"
                 )
+                self._db.execute(f"CREATE TABLE IF NOT EXISTS retired (id TEXT PRIMARY KEY, {_COLUMNS}, "
+                                 "embedding BLOB NOT NULL, retired_at REAL NOT NULL)")
+                self._db.execute("CREATE INDEX IF NOT EXISTS retired_by_hash ON retired (hash)")
                 self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('embed_dim', ?)",
                                  (str(SCHEMA_VERSION), str(self.embed_dim)))
@@ -123,6 +140,7 @@ class Archive:
         with self._lock, self._guard(), self._transaction():
             self._db.executemany(f"INSERT OR REPLACE INTO records (id, {_COLUMNS}, embedding) "
                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            self._db.executemany("DELETE FROM retired WHERE id = ?", [(row[0],) for row in rows])
 
     def delete(self, paths: Iterable[str]) -> None:
         ids = [(record_id(p),) for p in paths]
@@ -130,6 +148,29 @@ class Archive:
             return
         with self._lock, self._guard(), self._transaction():
             self._db.executemany("DELETE FROM records WHERE id = ?", ids)
+
+    def retire(self, paths: Iterable[str]) -> None:
+        """Take records out of the index but keep them, with their embeddings, for `keep_retired` seconds."""
+        paths = list(paths)
+        if self.keep_retired <= 0:
+            self.delete(paths)
+            return
+        ids = [(time.time(), record_id(p)) for p in paths]
+        if not ids:
+            return
+        with self._lock, self._guard(), self._transaction():
+            self._db.executemany(f"INSERT OR REPLACE INTO retired (id, {_COLUMNS}, embedding, retired_at) "
+                                 f"SELECT id, {_COLUMNS}, embedding, ? FROM records WHERE id = ?", ids)
+            self._db.executemany("DELETE FROM records WHERE id = ?", [(i,) for _, i in ids])
+
+    def expire(self) -> int:
+        """Forget retired records older than `keep_retired` seconds; how many went."""
+        with self._lock, self._guard(), self._transaction():
+            gone = self._db.execute("DELETE FROM retired WHERE retired_at < ?",
+                                    (time.time() - self.keep_retired,)).rowcount
+        if gone:
+            log.info("forgot %d photo(s) of folders removed more than %g days ago", gone, self.keep_retired / 86400)
+        return int(gone)
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -147,6 +188,18 @@ class Archive:
     def count(self) -> int:
         with self._lock, self._guard():
             return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def retired_count(self) -> int:
+        with self._lock, self._guard():
+            return int(self._db.execute("SELECT count(*) FROM retired").fetchone()[0])
+
+    def retired_like(self, content_hash: str) -> tuple[FileRecord, np.ndarray] | None:
+        """A retired record of a file with these bytes, and its embedding: what a photo of a folder added back
+        (or a copy of one) is indexed with instead of being encoded again."""
+        with self._lock, self._guard():
+            row = self._db.execute(f"SELECT {_COLUMNS}, embedding FROM retired WHERE hash = ? LIMIT 1",
+                                   (content_hash,)).fetchone()
+        return None if row is None else (FileRecord(*row[:-1]), self._vector(row[-1]))
 
     def records(self) -> list[FileRecord]:
         """Every record, without embeddings (100,000 read in well under a second)."""

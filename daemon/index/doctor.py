@@ -46,6 +46,7 @@ class Place:
     data_dir: Path
     model_id: str
     embed_dim: int
+    keep_retired: float = 30 * 86400  # seconds a removed folder's records stay in the copy (archive.py)
 
     @property
     def embedded(self) -> bool:
@@ -109,7 +110,7 @@ class Doctor:
     def _open_copy(self) -> Archive:
         path = self.place.copy_path
         try:
-            archive = Archive(path, self.place.embed_dim, self._copy_failed)
+            archive = Archive(path, self.place.embed_dim, self._copy_failed, self.place.keep_retired)
             problem = archive.check()
         except StoreUnavailable as failure:
             if failure.kind != "damaged":
@@ -123,7 +124,7 @@ class Doctor:
         log.error("photosift's copy of the index %s is damaged (%s): moved to %s, made again from the store",
                   path, problem, moved)
         self._copy_remade = (problem or "unreadable", moved)
-        return Archive(path, self.place.embed_dim, self._copy_failed)
+        return Archive(path, self.place.embed_dim, self._copy_failed, self.place.keep_retired)
 
     def _open_store(self) -> Store:
         return Store.open(self.place.store_url, self.place.data_dir, self.place.model_id, self.place.embed_dim,

@@ -104,6 +104,11 @@ class Stages:
                 continue
             new = dataclasses.replace(record, path=path, root=root, size=stat.size, mtime_ns=stat.mtime_ns)
             return Reuse(new, stored)
+        kept = self.archive.retired_like(digest)  # a photo of a folder removed within the grace period
+        if kept is not None:
+            record, stored = kept
+            return Reuse(dataclasses.replace(record, path=path, root=root, size=stat.size, mtime_ns=stat.mtime_ns),
+                         stored)
         return None
 
     def encode(self, batch: list[Decoded]) -> Encoded:

@@ -355,17 +355,31 @@ class Roots:
         return change
 
     def remove(self, folder: str) -> Change:
-        """Stop watching a folder (saved to the config file first) and forget its images."""
+        """Stop watching a folder (saved to the config file first); its images leave the index."""
         with self._lock:
-            change = folders.plan_remove(self.folders, folder)
-            self._save(change)
-            for root in change.removed:
-                self.watcher.unwatch(root)
-                self.coverage.forget(root)
-                self._states.pop(root, None)
-        # in order behind anything already headed for the writer, which drops late arrivals too
-        self.pipeline.send(Remove((), change.removed))
-        log.info("stopped watching %s; its images leave the index", ", ".join(change.removed))
+            return self._apply(folders.plan_remove(self.folders, folder))
+
+    def set(self, wanted: list[str]) -> Change:
+        """Watch exactly these folders (saved to the config file first): images still under one of them
+        stay indexed, the others leave the index, and new folders are indexed."""
+        with self._lock:
+            change = self._apply(folders.plan_set(self.folders, wanted))
+        if change.added:
+            log.info("now watching %s", ", ".join(change.added))
+            self._check(schedule=True)  # watches and scans the new folders
+        return change
+
+    def _apply(self, change: Change) -> Change:
+        """Save a change that removes folders and stop watching them (the caller holds the lock)."""
+        self._save(change)
+        for root in change.removed:
+            self.watcher.unwatch(root)
+            self.coverage.forget(root)
+            self._states.pop(root, None)
+        if change.removed:
+            # in order behind anything already headed for the writer, which drops late arrivals too
+            self.pipeline.send(Remove((), change.removed, unwatched=True))
+            log.info("stopped watching %s; its images leave the index", ", ".join(change.removed))
         return change
 
     def _save(self, change: Change) -> None:

@@ -99,6 +99,8 @@ class Writer:
         elif isinstance(op, Failed):
             log.warning("cannot index %s: %s", op.path, op.reason)
             self.ledger.record(op.path, op.stat, op.reason)
+        elif isinstance(op, Remove) and op.unwatched:
+            self.unwatch(op.folders)
         elif isinstance(op, Remove):
             self.remove(list(op.paths), op.folders)
         elif isinstance(op, Move):
@@ -163,8 +165,22 @@ class Writer:
             log.info("removed %d file(s) from the index", len(indexed))
         self.ledger.clear([f.path for f in self.ledger.all() if f.path in doomed or _inside(f.path, folders)])
 
-    def _forget(self, paths: list[str]) -> None:
-        self.archive.delete(paths)
+    def unwatch(self, folders: tuple[str, ...]) -> None:
+        """Take the images of folders no longer watched out of the index (not those still under a watched
+        folder: a narrowed watch keeps them), keeping their embeddings in the copy for the grace period."""
+        leaving = [p for folder in folders for p in self.catalog.under(folder) if self.rules.root_of(p) is None]
+        if leaving:
+            self._forget(leaving, retire=True)
+            log.info("%d image(s) left the index; their embeddings are kept for %g days", len(leaving),
+                     self.archive.keep_retired / 86400)
+        self.ledger.clear([f.path for f in self.ledger.all()
+                           if _inside(f.path, folders) and self.rules.root_of(f.path) is None])
+
+    def _forget(self, paths: list[str], retire: bool = False) -> None:
+        if retire:
+            self.archive.retire(paths)
+        else:
+            self.archive.delete(paths)
         self.store.delete(paths)
         self.catalog.remove(paths)
         if self.tags is not None:

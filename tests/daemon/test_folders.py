@@ -96,3 +96,19 @@ def test_save_refuses_to_write_a_config_that_would_not_load(tmp_path: Path) -> N
     with pytest.raises(ConfigError, match="not valid TOML"):
         folders.save(cfg, folders.Change(("/y",), added=("/y",)))
     assert cfg.read_text() == "folders = ["
+
+
+def test_set_rules(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    (a / "inner").mkdir(parents=True)
+    b.mkdir()
+    narrowed = folders.plan_set((str(a),), [str(a / "inner")])
+    assert narrowed == folders.Change((str(a / "inner"),), added=(str(a / "inner"),), removed=(str(a),))
+    swapped = folders.plan_set((str(a), str(b)), [str(b), str(a / "inner"), str(a / "inner") + "/"])
+    assert swapped.folders == (str(b), str(a / "inner")) and swapped.removed == (str(a),)
+    nested = folders.plan_set((str(b),), [str(a / "inner"), str(a)])  # one inside another: watched through it
+    assert nested.folders == (str(a),) and nested.removed == (str(b),)
+    with pytest.raises(RequestError, match="does not exist"):
+        folders.plan_set((str(a),), [str(tmp_path / "nope")])
+    with pytest.raises(RequestError, match="at least one folder"):
+        folders.plan_set((str(a),), [])

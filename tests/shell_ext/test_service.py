@@ -3,17 +3,20 @@ and install/install.sh → `photosift status` → install/uninstall.sh in a thro
 
 from __future__ import annotations
 
+import io
 import os
 import plistlib
 import shutil
 import subprocess
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from helpers import SHAPES_MODEL, wait_for, write_config
+from PIL import Image
 
 from photosift.shell_ext import service
 
@@ -49,6 +52,19 @@ def test_the_desktop_entries_validate(tmp_path: Path) -> None:
         assert done.returncode == 0 and done.stdout == "", done.stdout
     assert 'Exec="/opt/photo sift/venv/bin/photosift" tray\n' in tray.text
     assert 'Exec="/opt/photo sift/venv/bin/photosift" search --gui\n' in search.text
+    assert "Icon=photosift\n" in tray.text and "Icon=photosift\n" in search.text
+
+
+def test_the_app_icon_for_the_icon_theme(tmp_path: Path) -> None:
+    """`Icon=photosift` names these: an SVG and the PNG sizes a tray asks for, in the user's hicolor theme."""
+    icons = {str(item.path): item for item in service.app_icons()}
+    svg = icons[".local/share/icons/hicolor/scalable/apps/photosift.svg"]
+    root = ET.fromstring(svg.text)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg" and root.get("viewBox") == "0 0 64 64"
+    for size in (16, 22, 24, 32, 48, 64, 128, 256):
+        item = icons[f".local/share/icons/hicolor/{size}x{size}/apps/photosift.png"]
+        image = Image.open(io.BytesIO(item.content))
+        assert image.format == "PNG" and image.size == (size, size) and image.mode == "RGBA"
 
 
 def test_the_launchd_agent_parses(tmp_path: Path) -> None:
@@ -102,7 +118,7 @@ def test_install_sh_runs_the_daemon_and_uninstall_sh_leaves_only_the_index(
     for installed in (".config/systemd/user/photosift.service", ".config/autostart/photosift-tray.desktop",
                       ".local/share/applications/photosift-search.desktop", ".local/bin/photosift",
                       ".local/share/bash-completion/completions/photosift", ".config/fish/completions/photosift.fish",
-                      ".local/share/man/man1/photosift.1"):
+                      ".local/share/man/man1/photosift.1", ".local/share/icons/hicolor/48x48/apps/photosift.png"):
         assert (home / installed).exists(), installed
     assert "is not on your PATH yet" in done.stdout  # this login's PATH has no ~/.local/bin: said so
 
@@ -131,7 +147,7 @@ def test_install_sh_runs_the_daemon_and_uninstall_sh_leaves_only_the_index(
     assert any(p.startswith(".local/share/photosift/") for p in left)  # the index stays
     assert not (home / ".local/share/photosift/venv").exists()
     for made in (".local/bin", ".config/autostart", ".config/systemd", ".local/share/man", ".config/fish",
-                 ".local/share/bash-completion", ".local/share/applications"):
+                 ".local/share/bash-completion", ".local/share/applications", ".local/share/icons"):
         assert not (home / made).exists(), made  # the folders it made, emptied, go too
 
     purged = subprocess.run(["bash", str(ROOT / "install/uninstall.sh"), "--purge"], env=env, capture_output=True,

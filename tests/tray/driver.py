@@ -20,11 +20,11 @@ class Desk:
     """A real `Gui` on the test's display, with the desktop's effects recorded: a default application
     or a file manager cannot run under Xvfb, so "open" and "reveal" are noted instead of performed."""
 
-    def __init__(self, sock: Path, cache: Path) -> None:
+    def __init__(self, sock: Path, cache: Path, starter: Callable[[], None] | None = None) -> None:
         self.opened: list[str] = []
         self.revealed: list[str] = []
         self.gui = Gui(lambda: Client(sock, timeout=30), Thumbnails(cache, size=96), opener=self.opened.append,
-                       revealer=self.revealed.append, debounce_ms=100)
+                       revealer=self.revealed.append, debounce_ms=100, starter=starter)
         self.root = self.gui.root
 
     def pump_until(self, condition: Callable[[], object], timeout: float = 30) -> object:

@@ -7,9 +7,10 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from helpers import wait_for, write_config
-from PIL import Image, ImageGrab
+from PIL import Image, ImageFilter, ImageGrab
 
 from photosift.daemon.config import load
 from photosift.daemon.engine import Engine
@@ -125,9 +126,27 @@ def test_errors_turn_the_icon_red_until_looked_at(desk: Desk, daemon: Engine, ma
     wait_for(lambda: app.look.state == "error", 60)
     assert app.look.title == "photosift: 16 images indexed; 1 file could not be indexed"
     choose(app, "Recent errors…")
-    desk.pump_until(lambda: app.actions.errors_dialog is not None
-                    and str(broken) in app.actions.errors_dialog.content())
+    desk.pump_until(lambda: desk.gui.errors_dialog is not None
+                    and str(broken) in desk.gui.errors_dialog.content())
     wait_for(lambda: app.look.state == "idle" and tray_window.title() == "photosift: 16 images indexed", 30)
+
+
+def test_opening_the_window_shows_the_errors_and_clears_the_red(desk: Desk, daemon: Engine, make_tray,
+                                                                env: dict[str, Path]) -> None:
+    """Where the tray has no menu (pystray's xorg backend) a click opens the search window: the window says
+    how many files failed, with their list a click away, and opening it is seeing them."""
+    (env["photos"] / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    app = make_tray()
+    wait_for(lambda: app.look.state == "error", 60)
+    choose(app, "Search…")  # what a click does
+    desk.pump_until(lambda: desk.gui.window is not None and desk.gui.window.notice.winfo_ismapped())
+    window = desk.gui.window
+    assert window.notice_text.cget("text") == "1 file could not be indexed"
+    wait_for(lambda: app.look.state == "idle", 30)
+    window.details_button.invoke()
+    desk.pump_until(lambda: desk.gui.errors_dialog is not None and "broken.jpg" in desk.gui.errors_dialog.content())
+    desk.gui.errors_dialog.close_button.invoke()
+    desk.pump_until(lambda: not desk.gui.errors_dialog.top.winfo_exists())
 
 
 def test_open_config_writes_a_starter_and_quit_ends_the_app(desk: Desk, daemon: Engine, make_tray,
@@ -157,6 +176,17 @@ def test_daemon_down_backs_off_and_start_daemon_starts_it(desk: Desk, make_tray,
     assert process is not None and process.args == [*photosift_argv(), "daemon"]
     wait_for(lambda: app.look.title == "photosift: 16 images indexed", 120)
     assert "Start daemon" not in menu(app) and "Pause indexing" in menu(app)
+
+
+@pytest.mark.parametrize("size", [16, 22, 32, 48])
+def test_the_icons_have_no_stray_pixels(size: int) -> None:
+    """Every pixel with any colour touches the glyph's solid body: no faint fringe around it on a panel
+    (a Lanczos downscale rang at the edges and left dozens)."""
+    for state in ("idle", "indexing", "paused", "down", "error"):
+        alpha = np.array(icons.draw(Look(state, "", 0.3), size))[..., 3]
+        body = Image.fromarray(((alpha > 128) * 255).astype("uint8")).filter(ImageFilter.MaxFilter(3))
+        stray = (alpha > 0) & (np.array(body) == 0)
+        assert not stray.any(), f"{state} at {size} px: {int(stray.sum())} stray pixels"
 
 
 def test_the_five_states_draw_differently() -> None:

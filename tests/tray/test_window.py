@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine_harness import CountingModel, make_engine
 from PIL import Image
 
 from photosift.daemon.engine import Engine
@@ -60,15 +61,67 @@ def test_keyboard_moves_the_selection_and_enter_opens(desk: Desk, daemon: Engine
     assert not destroyed(desk.root)
 
 
-def test_the_daemon_down_is_said_in_the_window(display: str, env: dict[str, Path]) -> None:
-    desk = Desk(env["run"] / "nobody-here.sock", env["cache"] / "thumbs")
+def test_the_daemon_down_is_said_and_the_window_comes_back_with_it(
+    display: str, env: dict[str, Path], model, library: Path
+) -> None:
+    """Down: why (no shell command), no stale results, a Start button; back: the choices load and the query on
+    screen is searched again, without typing. The Start button starts a real engine on the window's socket
+    (what `photosift start` would start, in this process so the test can stop it)."""
+    sock = env["run"] / "api.sock"
+    engines: list[Engine] = []
+
+    def start() -> None:
+        engine = make_engine(env, CountingModel(model), serve_api=True, socket=str(sock))
+        engines.append(engine)
+        engine.start()
+
+    desk = Desk(sock, env["cache"] / "thumbs", starter=start)
     try:
         window = opened(desk)
-        desk.type(window.entry, "anything")
-        desk.pump_until(lambda: "not running" in window.status.cget("text"))
-        assert "start it with `photosift start`" in window.status.cget("text")
+        desk.type(window.entry, "a blue star")
+        desk.pump_until(lambda: window.status.cget("text") == "photosift is not running")
+        assert window.down_panel.winfo_ismapped() and window.start_button.winfo_ismapped()
+        assert "not running" in window.down_text.cget("text") and "photosift start" not in window.down_text.cget("text")
+        screenshot(display, "search-window-daemon-down")
+        window.start_button.invoke()
+        desk.pump_until(lambda: window.results and names(window)[0] == "blue-star.png", 120)
+        assert not window.down_panel.winfo_ismapped()
+        desk.pump_until(lambda: str(library) in window.filters.folder.cget("values"))  # the choices loaded
+
+        engines[0].stop()  # gone again: the results go with it
+        desk.type(window.entry, "s")
+        desk.pump_until(lambda: window.down and window.results == [], 60)
+        assert window.status.cget("text") == "photosift is not running"
     finally:
         desk.close()
+        for engine in engines:
+            engine.stop()
+
+
+def test_the_window_is_photosifts_own(display: str, desk: Desk, daemon: Engine) -> None:
+    """WM_CLASS "photosift" (the launcher's StartupWMClass), an icon, Ctrl+A selecting all, and a "No results"
+    that names the filters that caused it."""
+    from Xlib import X  # the window manager's view, from another X connection
+    from Xlib import display as xdisplay
+
+    window = opened(desk)
+    x = xdisplay.Display(display)
+    try:
+        # Tk's wrapper window, the parent of the Toplevel's own, carries the window manager's properties
+        frame = x.create_resource_object("window", window.top.winfo_id()).query_tree().parent
+        assert frame.get_wm_class() == ("photosift", "photosift")
+        icon = frame.get_full_property(x.intern_atom("_NET_WM_ICON"), X.AnyPropertyType)
+        assert icon is not None and icon.value[0] == 64  # the largest first: 64 x 64
+    finally:
+        x.close()
+    desk.type(window.entry, "abc")
+    window.entry.focus_force()
+    window.entry.event_generate("<Control-a>", when="tail")
+    desk.root.update()
+    assert window.entry.selection_present() and window.entry.selection_get() == "abc"
+    desk.type(window.filters.after_entry, "2100")
+    desk.pump_until(lambda: window.status.cget("text").startswith("No results"))
+    assert window.status.cget("text") == "No results from 2100: Clear filters searches everything"
 
 
 def test_results_beyond_the_window_scroll_into_view(desk: Desk, daemon: Engine) -> None:
@@ -166,7 +219,7 @@ def test_folder_and_date_filters(desk: Desk, daemon: Engine, library: Path) -> N
     desk.pump_until(lambda: says_results(window, 16))
 
     desk.type(window.filters.before_entry, "2001")  # nothing here was taken before 2002
-    desk.pump_until(lambda: window.status.cget("text") == "No results")
+    desk.pump_until(lambda: window.status.cget("text").startswith("No results"))
     assert window.results == []
     desk.type(window.filters.before_entry, "-13")  # "2001-13": not a date
     desk.pump_until(lambda: "not a date" in window.status.cget("text"))

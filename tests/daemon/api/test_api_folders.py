@@ -93,10 +93,14 @@ def test_bad_folder_requests_are_refused_and_change_nothing(
 ) -> None:
     assert "does not exist" in expect_error(400, "not_a_folder", lambda: client.add_folder(str(tmp_path / "nope")))
     expect_error(409, "already_watched", lambda: client.add_folder(str(library)))
-    expect_error(409, "already_watched", lambda: client.add_folder(str(library / "red")))
+    inside = expect_error(409, "already_watched", lambda: client.add_folder(str(library / "red")))
+    assert inside.endswith(f"to watch only it instead: photosift folders set {library / 'red'}")
     expect_error(422, "relative_path", lambda: client.add_folder("photos"))
     expect_error(404, "not_watched", lambda: client.remove_folder(str(tmp_path)))
-    expect_error(409, "last_folder", lambda: client.remove_folder(str(library)))
+    last = expect_error(409, "last_folder", lambda: client.remove_folder(str(library)))
+    assert "photosift folders set FOLDER" in last
+    expect_error(400, "not_a_folder", lambda: client.set_folders([str(library), str(tmp_path / "nope")]))
+    expect_error(422, "invalid_request", lambda: client.set_folders([]))
     broken = 'folders = ["/x"]\nbatch_sise = 4\n'  # edited by hand since the daemon started
     env["config"].write_text(broken)
     (tmp_path / "more").mkdir()
@@ -106,3 +110,41 @@ def test_bad_folder_requests_are_refused_and_change_nothing(
     assert [f["path"] for f in client.folders()] == [str(library)]
     raw = client._http.delete("/v1/folders")
     assert raw.status_code == 422 and "path" in raw.json()["error"]["message"]
+
+
+def test_narrowing_a_watch_keeps_what_stays_and_widening_it_again_encodes_nothing(
+    env: dict[str, Path], client: Client, daemon: Engine, library: Path
+) -> None:
+    """`folders set` narrows a watch in one step (adding a subfolder of a watched folder, or removing the only
+    one, are refused); the photos that leave keep their embeddings for the grace period."""
+    encoded = daemon.model.images_encoded
+    change = client.set_folders([str(library / "red")])
+    assert change == {"folders": [str(library / "red")], "added": [str(library / "red")], "removed": [str(library)]}
+    wait_for(lambda: client.status()["indexed"] == 4 and settled(daemon))
+    assert {Path(h["path"]).parent.name for h in client.search("a shape", k=20)} == {"red"}
+    assert f'"{library / "red"}"' in env["config"].read_text() and f'"{library}"' not in env["config"].read_text()
+    assert daemon.model.images_encoded == encoded  # the four that stayed were not encoded again
+
+    client.set_folders([str(library)])  # and back: the twelve that left come from photosift's copy
+    wait_for(lambda: client.status()["indexed"] == 16 and settled(daemon))
+    assert daemon.model.images_encoded == encoded
+    assert names(client.search("a blue star", k=1)) == ["blue-star.png"]
+
+
+def test_a_folder_removed_and_added_back_encodes_nothing(
+    client: Client, daemon: Engine, library: Path, tmp_path: Path, make_shape: Callable[..., Path]
+) -> None:
+    extra = tmp_path / "extra"
+    make_shape(extra, "blue", "star", "extra-star.png")
+    make_shape(extra, "red", "circle", "extra-circle.png")
+    client.add_folder(str(extra))
+    wait_for(lambda: client.status()["indexed"] == 18 and settled(daemon))
+    encoded = daemon.model.images_encoded
+    client.remove_folder(str(extra))
+    wait_for(lambda: client.status()["indexed"] == 16)
+    assert daemon.archive.retired_count() == 2
+    client.add_folder(str(extra))
+    wait_for(lambda: client.status()["indexed"] == 18 and settled(daemon))
+    assert daemon.model.images_encoded == encoded
+    assert daemon.archive.retired_count() == 0  # back in the index, not kept twice
+    assert names(client.search("a blue star", k=1, folder=str(extra))) == ["extra-star.png"]

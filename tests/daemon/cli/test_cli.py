@@ -225,7 +225,8 @@ def test_classify_path_and_bad_inputs(world: dict, tmp_path: Path) -> None:
     bad = run("classify", str(text), "--labels", "a", "b")
     assert bad.returncode == 1 and "not a supported image" in bad.stderr and "Traceback" not in bad.stderr
     unreachable = run("classify", "http://127.0.0.1:9/cat.jpg", "--labels", "a", "b")
-    assert unreachable.returncode == 1 and "cannot fetch" in unreachable.stderr
+    assert unreachable.returncode == 1
+    assert unreachable.stderr == "photosift: cannot fetch http://127.0.0.1:9/cat.jpg: Connection refused\n"
 
 
 def test_classify_an_image_over_http(world: dict, make_shape: Callable[..., Path], tmp_path: Path) -> None:
@@ -238,10 +239,12 @@ def test_classify_an_image_over_http(world: dict, make_shape: Callable[..., Path
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/{image.name}"
         proc = run("classify", url, "--labels", "a red star", "a blue circle", "--json")
+        missing = run("classify", url + ".gone", "--labels", "a", "b")
     finally:
         server.shutdown()
         thread.join()
     assert proc.returncode == 0, proc.stderr
+    assert missing.returncode == 1 and missing.stderr.endswith(": the server answered 404 File not found\n")
     best = max(json.loads(proc.stdout), key=lambda item: item["probability"])
     assert best["label"] == "a red star"
 
@@ -293,6 +296,10 @@ def test_folders_without_a_daemon_edit_the_config(env: dict[str, Path], tmp_path
     assert f'"{tmp_path / "more"}"' in env["config"].read_text()
     missing = run("folders", "add", str(tmp_path / "nope"))
     assert missing.returncode == 1 and "does not exist" in missing.stderr
+    (tmp_path / "more" / "inner").mkdir()
+    narrowed = run("folders", "set", str(tmp_path / "more" / "inner"), "--json")
+    assert json.loads(narrowed.stdout)["folders"] == [str(tmp_path / "more" / "inner")]
+    assert run("folders", "list").stdout.split() == [str(tmp_path / "more" / "inner")]
 
 
 def test_tags_commands(world: dict) -> None:

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
-import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from chroma_server import ChromaServer
 from helpers import wait_for
 
 from photosift.daemon.errors import StoreError
@@ -109,19 +106,11 @@ def test_record_is_frozen() -> None:
         rec("/r/a.jpg").size = 3  # type: ignore[misc]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_a_chroma_server_as_the_store(tmp_path: Path) -> None:
     """`store = "http://host:port"`: the same Store over Chroma's own client/server mode (`chroma run`)."""
-    port = free_port()
-    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
-    assert chroma, "the chromadb package installs the `chroma` command"
-    server = subprocess.Popen([chroma, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = ChromaServer(tmp_path / "server")
+    server.start()
+    port = server.port
     try:
         def connect() -> Store | None:
             try:
@@ -137,8 +126,7 @@ def test_a_chroma_server_as_the_store(tmp_path: Path) -> None:
         assert store.query(vecs[0], 1)[0].record.path == "/r/a.jpg"
         assert not (tmp_path / "unused").exists()  # nothing embedded was created locally
     finally:
-        server.terminate()
-        server.wait(30)
+        server.stop()
 
 
 def test_a_path_twice_in_one_write_keeps_the_last(store: Store) -> None:
