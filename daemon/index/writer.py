@@ -26,7 +26,7 @@ from .catalog import Catalog
 from .ledger import Ledger
 from .messages import Done, Encoded, Failed, Move, Remove, Retag, Reuse, StoreTask, WriterOp
 from .scan import Rules
-from .store import FileRecord, Store, StoredEmbeddings
+from .store import PAGE, FileRecord, Store, StoredEmbeddings
 
 log = logging.getLogger(__name__)
 
@@ -168,11 +168,22 @@ class Writer:
     def unwatch(self, folders: tuple[str, ...]) -> None:
         """Take the images of folders no longer watched out of the index (not those still under a watched
         folder: a narrowed watch keeps them), keeping their embeddings in the copy for the grace period."""
-        leaving = [p for folder in folders for p in self.catalog.under(folder) if self.rules.root_of(p) is None]
+        under = [p for folder in folders for p in self.catalog.under(folder)]
+        leaving = [p for p in under if self.rules.root_of(p) is None]
         if leaving:
             self._forget(leaving, retire=True)
             log.info("%d image(s) left the index; their embeddings are kept for %g days", len(leaving),
                      self.archive.keep_retired / 86400)
+        # those that stay now belong to the narrower folder: per-folder counts and the check for an
+        # unmounted root (a root whose indexed images all vanished) go by the root a record names
+        moved = [(p, root) for p in under if (root := self.rules.root_of(p)) is not None]
+        for start in range(0, len(moved), PAGE):
+            chunk = moved[start : start + PAGE]
+            stored = self.archive.embeddings([p for p, _ in chunk])
+            records = [dataclasses.replace(record, root=root) for p, root in chunk
+                       if (record := self.catalog.get(p)) is not None and record.root != root and p in stored]
+            if records:
+                self._write(records, np.stack([stored[r.path] for r in records]))
         self.ledger.clear([f.path for f in self.ledger.all()
                            if _inside(f.path, folders) and self.rules.root_of(f.path) is None])
 

@@ -122,6 +122,8 @@ def test_narrowing_a_watch_keeps_what_stays_and_widening_it_again_encodes_nothin
     assert change == {"folders": [str(library / "red")], "added": [str(library / "red")], "removed": [str(library)]}
     wait_for(lambda: client.status()["indexed"] == 4 and settled(daemon))
     assert {Path(h["path"]).parent.name for h in client.search("a shape", k=20)} == {"red"}
+    # they belong to the narrower folder now: its count, and the unmounted-root check, go by that
+    wait_for(lambda: [(f["path"], f["indexed"]) for f in client.folders()] == [(str(library / "red"), 4)])
     assert f'"{library / "red"}"' in env["config"].read_text() and f'"{library}"' not in env["config"].read_text()
     assert daemon.model.images_encoded == encoded  # the four that stayed were not encoded again
 
