@@ -27,7 +27,7 @@ from .index.catalog import Catalog
 from .index.doctor import Doctor, Place
 from .index.health import StoreHealth
 from .index.ledger import Ledger
-from .index.messages import Retag, StoreTask
+from .index.messages import Remove, Retag, StoreTask
 from .index.pipeline import Pipeline, Stages
 from .index.probe import ChildProbe
 from .index.roots import Roots, ScanQueue
@@ -64,6 +64,7 @@ class Engine:
         self.data_dir = data_dir
         self.cache_dir = cache_dir
         folders = tuple(Path(r) for r in (roots if roots is not None else config.folders))
+        self.config_roots = roots is None  # the config's folders (the daemon), not `index DIR`'s own
         # the one list of roots; `Roots` replaces it when the user adds or removes a folder
         self.rules = Rules.build(folders, config.exclude, config.extensions)
         self.watch = watch
@@ -135,6 +136,12 @@ class Engine:
         self._started("pipeline", self.pipeline.stop)
         if not self.tags.current:  # a new vocabulary, rule or model: re-tag from stored embeddings
             self.pipeline.send(Retag())
+        if self.watch and self.config_roots and not config.store:
+            # folders taken out of the config file while no daemon ran: their images leave the index as with
+            # `folders remove` (kept for the grace period). Not on a shared server: other machines' are there.
+            unrooted = tuple(p for p in self.catalog.paths() if self.rules.root_of(p) is None)
+            if unrooted:
+                self.pipeline.send(Remove(unrooted, unwatched=True))
 
         self.watcher = Watcher(self.rules, changes=self.pipeline, scans=self.scans)
         if self.watch:

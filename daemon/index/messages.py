@@ -39,9 +39,9 @@ class Failed:
 
 @dataclass(frozen=True)
 class Remove:
-    """Paths (files, or every file under folders) that are gone from disk; or, `unwatched`, folders the user
-    stopped watching: their images leave the index (those still under a watched folder stay) and photosift's
-    copy keeps their embeddings for the grace period (config `forget_after_days`)."""
+    """Paths (files, or every file under folders) that are gone from disk; or, `unwatched`, folders (or
+    files) the user stopped watching: their images leave the index (those still under a watched folder
+    stay) and photosift's copy keeps their embeddings for the grace period (config `forget_after_days`)."""
 
     paths: tuple[str, ...]
     folders: tuple[str, ...] = ()

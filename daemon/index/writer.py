@@ -100,7 +100,7 @@ class Writer:
             log.warning("cannot index %s: %s", op.path, op.reason)
             self.ledger.record(op.path, op.stat, op.reason)
         elif isinstance(op, Remove) and op.unwatched:
-            self.unwatch(op.folders)
+            self.unwatch(op.folders, op.paths)
         elif isinstance(op, Remove):
             self.remove(list(op.paths), op.folders)
         elif isinstance(op, Move):
@@ -165,10 +165,11 @@ class Writer:
             log.info("removed %d file(s) from the index", len(indexed))
         self.ledger.clear([f.path for f in self.ledger.all() if f.path in doomed or _inside(f.path, folders)])
 
-    def unwatch(self, folders: tuple[str, ...]) -> None:
-        """Take the images of folders no longer watched out of the index (not those still under a watched
-        folder: a narrowed watch keeps them), keeping their embeddings in the copy for the grace period."""
-        under = [p for folder in folders for p in self.catalog.under(folder)]
+    def unwatch(self, folders: tuple[str, ...], paths: tuple[str, ...] = ()) -> None:
+        """Take the images of folders (and `paths`) no longer watched out of the index (not those still under
+        a watched folder: a narrowed watch keeps them), keeping their embeddings in the copy for the grace
+        period."""
+        under = [*paths, *(p for folder in folders for p in self.catalog.under(folder))]
         leaving = [p for p in under if self.rules.root_of(p) is None]
         if leaving:
             self._forget(leaving, retire=True)

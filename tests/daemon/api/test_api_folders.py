@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from engine_harness import settled
+from engine_harness import CountingModel, running_engine, settled
 from helpers import wait_for
 
 from photosift.daemon.client import Client
@@ -150,3 +150,23 @@ def test_a_folder_removed_and_added_back_encodes_nothing(
     assert daemon.model.images_encoded == encoded
     assert daemon.archive.retired_count() == 0  # back in the index, not kept twice
     assert names(client.search("a blue star", k=1, folder=str(extra))) == ["extra-star.png"]
+
+
+def test_a_folder_taken_out_of_the_config_while_stopped_leaves_the_index_and_comes_back_free(
+    env: dict[str, Path], model, library: Path, tmp_path: Path, make_shape: Callable[..., Path]
+) -> None:
+    """The config file is the folder list the daemon reads at start: a folder deleted from it by hand while
+    no daemon ran leaves the search at the next start (it stayed searchable before), kept for the grace
+    period like one removed through `folders remove`."""
+    extra = tmp_path / "extra"
+    make_shape(extra, "blue", "star", "extra-star.png")
+    counting = CountingModel(model)
+    with running_engine(env, counting, 17, folders=(library, extra)):
+        pass
+    encoded = counting.images_encoded
+    with running_engine(env, counting, 16, folders=(library,)) as engine:  # `extra` edited out of the config
+        assert all(not p.startswith(str(extra)) for p in engine.catalog.paths())
+        assert engine.archive.retired_count() == 1
+    with running_engine(env, counting, 17, folders=(library, extra)) as engine:  # and written back in
+        assert engine.archive.retired_count() == 0
+    assert counting.images_encoded == encoded
