@@ -56,13 +56,14 @@ def _open_with_gio(path: str) -> bool:
 
 def reveal_in_file_manager(path: str) -> None:
     """Show the file selected in its folder: Finder and Explorer select it; on Linux the file manager's
-    D-Bus interface selects it, and without one the folder opens."""
+    D-Bus interface selects it, and without one the folder opens as a file would (through GIO where
+    present); OSError says why when neither can be done."""
     if sys.platform == "darwin":
         _spawn(["open", "-R", path])
     elif sys.platform == "win32":
         _spawn(["explorer", f"/select,{path}"])
     elif not _show_items_over_dbus(path):
-        _spawn(["xdg-open", str(Path(path).parent)])
+        open_with_default_app(str(Path(path).parent))
 
 
 def _show_items_over_dbus(path: str) -> bool:

@@ -333,7 +333,14 @@ class SearchWindow:
 
     def _reveal(self, path: str) -> None:
         # the file manager may take a moment to answer over D-Bus: not on the Tk thread
-        self.calls.run(self.revealer, path)
+        def reveal() -> None:
+            try:
+                self.revealer(path)
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+                self.ui.post(lambda: self._say(f"cannot show {path} in a file manager: {why}", error=True))
+
+        self.calls.run(reveal)
 
     def copy_path(self, path: str) -> None:
         self.top.clipboard_clear()

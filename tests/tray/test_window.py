@@ -170,6 +170,15 @@ def test_the_context_menu(display: str, desk: Desk, daemon: Engine, library: Pat
     desk.click(picture, button=3)
     choose(desk, window, "Reveal in file manager")
     desk.pump_until(lambda: desk.revealed == [path])  # asked off the UI thread
+
+    def no_file_manager(_path: str) -> None:
+        raise OSError("No application is registered as handling this file")
+
+    window.revealer = no_file_manager  # what GIO says on a desktop with nothing to open a folder with
+    desk.click(picture, button=3)
+    choose(desk, window, "Reveal in file manager")
+    desk.pump_until(lambda: window.status.cget("text") == f"cannot show {path} in a file manager: No application "
+                    "is registered as handling this file")
     desk.click(picture, button=3)
     choose(desk, window, "Open")
     assert desk.opened == [path]
