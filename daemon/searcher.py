@@ -14,6 +14,7 @@ import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 import numpy as np
@@ -130,8 +131,8 @@ class Searcher:
         inputs = {os.path.realpath(t.image) for t in terms if t.image}
         with self.model.priority.query():
             query = self.compose(terms)
-            hits = self._nearest(query, k + len(inputs), filters)
-        return self._marked(query, any(t.text for t in terms), [h for h in hits if h.record.path not in inputs][:k])
+            hits = self._nearest(query, k, filters, excluding=inputs)
+        return self._marked(query, any(t.text for t in terms), hits)
 
     def similar(self, paths: list[str], k: int, filters: Filters = Filters()) -> list[Hit]:
         """Images most like the mean of `paths`' embeddings that pass the filters, excluding `paths`."""
@@ -140,17 +141,17 @@ class Searcher:
             mean = np.mean([self.embedder.image(p) for p in real], axis=0)
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
             query = mean.astype(np.float32)
-            hits = self._nearest(query, k + len(real), filters)
-        excluded = set(real)
-        return self._marked(query, False, [h for h in hits if h.record.path not in excluded][:k])
+            hits = self._nearest(query, k, filters, excluding=set(real))
+        return self._marked(query, False, hits)
 
     def _marked(self, query: np.ndarray, has_text: bool, hits: list[Hit]) -> list[Hit]:
         marks = self.relevance.mark(query, has_text, hits)
         return [dataclasses.replace(h, relevant=m) for h, m in zip(hits, marks, strict=True)]
 
-    def _nearest(self, query: np.ndarray, k: int, filters: Filters) -> list[Hit]:
-        """The store's nearest records that pass the filters: dates as Chroma `where` clauses,
-        folder and tags as the set of ids allowed."""
+    def _nearest(self, query: np.ndarray, k: int, filters: Filters,
+                 excluding: AbstractSet[str] = frozenset()) -> list[Hit]:
+        """The store's k nearest records that pass the filters (dates as Chroma `where` clauses, folder and
+        tags as the set of ids allowed), the paths in `excluding` left out."""
         clauses: list[dict[str, object]] = []
         if filters.taken_after is not None:
             clauses.append({"taken_at": {"$gte": filters.taken_after}})
@@ -166,7 +167,8 @@ class Searcher:
         if allowed is not None and not allowed:
             return []
         ids = None if allowed is None else [record_id(p) for p in sorted(allowed)]
-        return self.store.query(query, k, where=where, ids=ids)
+        hits = self.store.query(query, k + len(excluding), where=where, ids=ids)
+        return [h for h in hits if h.record.path not in excluding][:k]
 
     def classify(self, source: str, labels: list[str]) -> list[Label]:
         """Zero-shot probabilities over `labels` for an image given as a path or an http(s) URL.
