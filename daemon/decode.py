@@ -1,10 +1,11 @@
 """Turning one image file into CLIP's input tensor, fast and safely.
 
 The fast path: Pillow's JPEG draft mode lets libjpeg decode at 1/2, 1/4 or
-1/8 scale (never below twice the model's input size), which is most of the
-cost of a 12-megapixel photo. After that come the same steps `clip`'s own
-preprocessing takes (bicubic resize of the short side, centre crop,
-normalisation), done on numpy instead of torchvision.
+1/8 scale (as far as the short side stays at or above the model's input size),
+which is most of the cost of a 12-megapixel photo. After that come the same
+steps `clip`'s own preprocessing takes (bicubic resize of the short side, centre
+crop, normalisation), done in one resampling of exactly the region the crop
+covers, on numpy instead of torchvision.
 
 Safety: the file type is decided by content among a short list of formats,
 the pixel count is checked *before* pixels are decoded (bounded memory and,
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -140,26 +142,36 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img if img.mode == "RGB" else img.convert("RGB")
 
 
-def resize_crop(img: Image.Image, size: int, full_size: tuple[int, int] | None = None) -> Image.Image:
+Box = tuple[float, float, float, float]
+
+
+def resize_crop(img: Image.Image, size: int, full_size: tuple[int, int] | None = None,
+                box: Box | None = None) -> Image.Image:
     """Bicubic resize of the short side to `size`, then a centre crop: clip's geometry exactly.
 
-    `full_size` is the image's size before draft-mode reduction: the target
-    geometry is computed from it, because libjpeg rounds reduced sizes up and
-    a one-pixel change in the resized width shifts the whole centre crop.
+    `full_size` is the image's size before draft-mode reduction and `box` the
+    region of `img` that this full image covers: libjpeg rounds a reduced size
+    up (4000x2667 at 1/8 is 500x334, of which 333.4 rows are the image), and
+    a fraction of a pixel at 1/8 scale moves the whole crop visibly.
+    Only the crop's own region is resampled, straight to `size` x `size`: the
+    same filter at the same sample positions as resizing the whole image first.
     """
     w, h = full_size or img.size
+    x0, y0, x1, y1 = box or (0.0, 0.0, float(img.size[0]), float(img.size[1]))
     short, long = (w, h) if w <= h else (h, w)
-    if short != size or img.size != (w, h):
-        new_short, new_long = size, int(size * long / short)
-        new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-        # reducing_gap: an exact box reduction by an integer factor first, then bicubic over
-        # the remaining factor of at least 1.5; half the cost of a plain bicubic from a draft-
-        # sized image, within the tolerance test_fast_path_matches_clip_preprocessing states
-        img = img.resize((new_w, new_h), Image.Resampling.BICUBIC, reducing_gap=1.5)
-    w, h = img.size
-    top = round((h - size) / 2.0)
-    left = round((w - size) / 2.0)
-    return img.crop((left, top, left + size, top + size))
+    new_short, new_long = size, int(size * long / short)
+    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
+    top = round((new_h - size) / 2.0)
+    left = round((new_w - size) / 2.0)
+    if (new_w, new_h) == (w, h) == img.size:
+        return img.crop((left, top, left + size, top + size))
+    # the crop, from resized coordinates to full-size ones, then to those of the (reduced) image
+    fx, fy = w / new_w * (x1 - x0) / w, h / new_h * (y1 - y0) / h
+    region = (x0 + left * fx, y0 + top * fy, x0 + (left + size) * fx, y0 + (top + size) * fy)
+    # reducing_gap: an exact box reduction by an integer factor first, then bicubic over the
+    # remaining factor of at least 1.5; half the cost of a plain bicubic from a draft-sized
+    # image, within the tolerance test_fast_path_matches_clip_preprocessing states
+    return img.resize((size, size), Image.Resampling.BICUBIC, box=region, reducing_gap=1.5)
 
 
 def normalise(img: Image.Image) -> np.ndarray:
@@ -168,12 +180,42 @@ def normalise(img: Image.Image) -> np.ndarray:
     return np.ascontiguousarray(((arr - CLIP_MEAN) / CLIP_STD).transpose(2, 0, 1))
 
 
-def to_pixels(img: Image.Image, size: int, full_size: tuple[int, int] | None = None) -> np.ndarray:
-    """An opened image (see `open_image`) to the model's input tensor; closes the image."""
+def to_pixels(img: Image.Image, size: int, full_size: tuple[int, int] | None = None,
+              box: Box | None = None) -> np.ndarray:
+    """An image to the model's input tensor (see `resize_crop` for `full_size` and `box`); closes it."""
     try:
-        return normalise(resize_crop(to_rgb(img), size, full_size))
+        return normalise(resize_crop(to_rgb(img), size, full_size, box))
     finally:
         img.close()
+
+
+@dataclass
+class Opened:
+    """An image decoded upright, perhaps reduced by draft mode, with the geometry of its original."""
+
+    image: Image.Image
+    width: int  # the upright original's
+    height: int
+    box: Box  # the region of `image` that the whole original covers
+
+    def to_pixels(self, size: int) -> np.ndarray:
+        """The model's input tensor; closes the image."""
+        return to_pixels(self.image, size, (self.width, self.height), self.box)
+
+    def close(self) -> None:
+        self.image.close()
+
+
+# how EXIF orientation's transposition moves a region of a (w, h) image
+_TRANSPOSED: dict[int, Callable[[Box, float, float], Box]] = {
+    2: lambda b, w, h: (w - b[2], b[1], w - b[0], b[3]),  # mirrored left-right
+    3: lambda b, w, h: (w - b[2], h - b[3], w - b[0], h - b[1]),  # rotated 180
+    4: lambda b, w, h: (b[0], h - b[3], b[2], h - b[1]),  # mirrored top-bottom
+    5: lambda b, w, h: (b[1], b[0], b[3], b[2]),  # transposed
+    6: lambda b, w, h: (h - b[3], b[0], h - b[1], b[2]),  # rotated 90 clockwise
+    7: lambda b, w, h: (h - b[3], w - b[2], h - b[1], w - b[0]),  # transversed
+    8: lambda b, w, h: (b[1], w - b[2], b[3], w - b[0]),  # rotated 90 counter-clockwise
+}
 
 
 def _open_tiff_with_tifffile(path: Path | str | BinaryIO, limits: Limits) -> Image.Image | None:
@@ -229,11 +271,9 @@ def _check_plausible(img: Image.Image, width: int, height: int) -> None:
                           "a forged or truncated JPEG")
 
 
-def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> tuple[Image.Image, int, int]:
-    """Open and fully decode an image, upright, reduced by draft mode where possible.
-
-    Returns the RGB image and the upright width and height of the full-size original.
-    """
+def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> Opened:
+    """Open and fully decode an image, upright, reduced by draft mode as far as its short side
+    stays at least `size`."""
     img: Image.Image
     try:
         img = Image.open(path, formats=FORMATS)
@@ -248,9 +288,12 @@ def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> tuple[
         raise DecodeError(f"corrupt or truncated image: {exc}") from exc
     try:
         width, height = img.size
+        box: Box = (0.0, 0.0, float(width), float(height))
         if img.format in ("JPEG", "MPO"):
             _check_plausible(img, width, height)
-            img.draft("RGB", (2 * size, 2 * size))
+            drafted = img.draft("RGB", (size, size))
+            if drafted is not None:
+                box = drafted[1]
         decoded_pixels = img.size[0] * img.size[1]
         if decoded_pixels > limits.max_pixels:
             raise DecodeError(
@@ -259,10 +302,13 @@ def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> tuple[
             )
         img.load()
         # read only after the pixel check: for some formats getexif() decodes the whole image
-        if img.getexif().get(ORIENTATION, 1) in (5, 6, 7, 8):
+        orientation = img.getexif().get(ORIENTATION, 1)
+        if orientation in _TRANSPOSED:
+            box = _TRANSPOSED[orientation](box, *img.size)
+        if orientation in (5, 6, 7, 8):
             width, height = height, width
         img = ImageOps.exif_transpose(img) or img
-        return img, width, height
+        return Opened(img, width, height, box)
     except DecodeError:
         img.close()
         raise
@@ -291,13 +337,13 @@ def decode_file(path: str, size: int, limits: Limits, digest: str | None = None)
         raise DecodeError(f"permission denied: {exc.strerror}") from exc
     except OSError as exc:
         raise DecodeError(f"cannot read: {exc}") from exc
-    img, width, height = open_image(path, size, limits)
-    taken_at = _taken_at(img, before.mtime_ns // 1_000_000_000)
-    pixels = to_pixels(img, size, (width, height))
+    opened = open_image(path, size, limits)
+    taken_at = _taken_at(opened.image, before.mtime_ns // 1_000_000_000)
+    pixels = opened.to_pixels(size)
     try:
         after = FileStat.of(path)
     except FileNotFoundError as exc:
         raise FileChanged("file disappeared while it was read") from exc
     if after != before:
         raise FileChanged("file changed while it was read")
-    return Decoded(path, before, digest, pixels, width, height, taken_at)
+    return Decoded(path, before, digest, pixels, opened.width, opened.height, taken_at)

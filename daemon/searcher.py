@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decode import FileStat, Limits, decode_file, open_image, to_pixels
+from .decode import FileStat, Limits, decode_file, open_image
 from .errors import DecodeError, RequestError
 from .index.catalog import Catalog
 from .index.store import Hit, Store, StoredEmbeddings, record_id
@@ -200,10 +200,8 @@ def image_pixels(source: str, size: int, limits: Limits) -> np.ndarray:
             raise DecodeError(f"cannot fetch {source}: {_why_not_fetched(exc)}") from exc
         if len(data) > MAX_URL_BYTES:
             raise DecodeError(f"{source} is larger than {MAX_URL_BYTES >> 20} MB")
-        img, width, height = open_image(io.BytesIO(data), size, limits)
-    else:
-        img, width, height = open_image(source, size, limits)
-    return to_pixels(img, size, (width, height))
+        return open_image(io.BytesIO(data), size, limits).to_pixels(size)
+    return open_image(source, size, limits).to_pixels(size)
 
 
 def _why_not_fetched(exc: OSError) -> str:

@@ -59,16 +59,17 @@ class Thumbnails:
         # numpy and the decoders load on the first thumbnail, off the UI thread, not while the window opens
         from photosift.daemon.decode import Limits, open_image, to_rgb
 
-        img, _, _ = open_image(path, self.size, Limits())
+        # decoded at no less than twice the thumbnail's size, for LANCZOS to have pixels to work with
+        opened = open_image(path, 2 * self.size, Limits())
         try:
-            small = to_rgb(img)
+            small = to_rgb(opened.image)
             small.thumbnail((self.size, self.size), Image.Resampling.LANCZOS, reducing_gap=2.0)
             thumb.parent.mkdir(parents=True, exist_ok=True)
             tmp = thumb.with_name(f".{thumb.name}.{os.getpid()}.tmp")
             small.save(tmp, "JPEG", quality=85)
             os.replace(tmp, thumb)  # readers never see half a file
         finally:
-            img.close()
+            opened.close()
         return thumb
 
     def request(self, path: str, done: Done) -> Future[None]:
