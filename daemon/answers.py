@@ -76,6 +76,15 @@ class StoreCheck(TypedDict):
     problems: list[str]
 
 
+class EncoderState(TypedDict):
+    """How the encoder runs: on which device, with which backend and precision, and why."""
+
+    device: str
+    backend: str
+    precision: str
+    why: str
+
+
 class Status(TypedDict):
     """Version, model, device, counts, per-folder state, progress, paused flag, uptime."""
 
@@ -84,6 +93,7 @@ class Status(TypedDict):
     model: str
     model_id: str
     device: str
+    encoder: EncoderState
     uptime: float
     paused: bool
     indexed: int

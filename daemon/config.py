@@ -19,6 +19,9 @@ from typing import Any
 from . import paths
 from .errors import ConfigError
 
+# the number formats the encoder may run in (precision.py; config stays free of torch for the CLI's sake)
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on 3.10 only
@@ -58,6 +61,7 @@ class Config:
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     model: str = "ViT-B/32"
     device: str = "auto"
+    precision: str = "auto"  # auto: the fastest this machine runs that matches fp32 (calibrate.py)
     batch_size: int = 32
     store: str = ""
     log_level: str = "info"
@@ -205,6 +209,7 @@ SCHEMA: dict[str, Key | Table] = {
     "model": Key(lambda v: isinstance(v, str) and v.strip() != "",
                  'a CLIP model name such as "ViT-B/32" or a checkpoint path', _model_path),
     "device": Key(_device_ok, '"auto", "cpu", "cuda", "cuda:N" or "mps"'),
+    "precision": Key(lambda v: v in PRECISIONS, " or ".join(f'"{p}"' for p in PRECISIONS)),
     "batch_size": Key(lambda v: _is_int(v) and 1 <= v <= 1024, "an integer from 1 to 1024"),
     "store": Key(_store_ok, 'empty (embedded store) or a Chroma server URL like "http://localhost:8000"'),
     "log_level": Key(lambda v: isinstance(v, str) and v.lower() in LOG_LEVELS, "one of " + ", ".join(LOG_LEVELS),

@@ -101,7 +101,7 @@ class Engine:
         if probe is not None:
             self._started("store probe", probe.cancel)
         if self.model is None:
-            self.model = load(config.model, config.device, self.cache_dir)
+            self.model = load(config.model, config.device, self.cache_dir, config.precision)
         model = self.model
 
         self.health = StoreHealth(location(config.store, self.data_dir), str(self.data_dir), self._damaged)
@@ -204,6 +204,8 @@ class Engine:
             "model": self.model.source.display_name,
             "model_id": self.model.model_id,
             "device": self.model.device,
+            "encoder": {"device": self.model.choice.device, "backend": self.model.choice.backend,
+                        "precision": self.model.choice.precision, "why": self.model.choice.why},
             "uptime": round(time.time() - self.started_at, 1),
             "paused": self.pipeline.paused,
             "indexed": len(self.catalog),

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .calibrate import settle
 from .errors import ModelUnavailable
+from .precision import Choice
 from .priority import Priority
 
 with warnings.catch_warnings():
@@ -158,16 +160,17 @@ class ClipModel:
     (indexing) image batches even step aside while a query runs (priority.py).
     """
 
-    def __init__(self, network: Network, source: ModelSource, device: str) -> None:
+    def __init__(self, network: Network, source: ModelSource, choice: Choice) -> None:
         self.network = network
+        self.choice = choice  # device, backend, precision, and why
         self.priority = Priority()
         self._text_lock = threading.Lock()
         for module in network.visual.modules():  # the checkpoints where indexing yields to queries
             if isinstance(module, (ResidualAttentionBlock, Bottleneck)):
                 module.register_forward_pre_hook(self.priority.checkpoint)
         self.source = source
-        self.device = device
-        self.dtype = network.dtype  # conv1's: clip keeps embeddings and norms fp32 even in an fp16 model
+        self.device = choice.device
+        self.dtype = network.dtype  # conv1's: clip keeps embeddings and norms fp32 in an fp16 or bf16 model
         self.input_resolution: int = int(network.visual.input_resolution)
         self.embed_dim: int = int(network.text_projection.shape[1])
         self.logit_scale: float = float(network.logit_scale.exp().item())
@@ -229,8 +232,9 @@ def _normalise(feats: torch.Tensor) -> np.ndarray:
     return feats.cpu().numpy().astype(np.float32, copy=False)
 
 
-def load(spec: str, device_preference: str, cache_dir: Path) -> ClipModel:
-    """Load the model named by `spec` onto the configured device (fp16 on CUDA, fp32 elsewhere)."""
+def load(spec: str, device_preference: str, cache_dir: Path, precision: str = "auto") -> ClipModel:
+    """Load the model named by `spec` onto the configured device, in the configured precision
+    (`auto`: the fastest this machine runs that matches fp32; see calibrate.py)."""
     source = locate(spec, cache_dir)
     device = resolve_device(device_preference)
     try:
@@ -239,10 +243,7 @@ def load(spec: str, device_preference: str, cache_dir: Path) -> ClipModel:
         raise
     except Exception as exc:
         raise ModelUnavailable(f"cannot build a CLIP model from {source.path}: {exc}") from exc
-    # build_model leaves fp16 weights; only CUDA runs fp16 well
-    network = network.to(device)
-    if not device.startswith("cuda"):
-        network = network.float()
-    network.eval()
-    log.info("model %s (%s) on %s", source.display_name, source.model_id, device)
-    return ClipModel(network, source, device)
+    network, choice = settle(network.to(device).eval(), source.model_id, device, precision, cache_dir)
+    log.info("model %s (%s) on %s in %s: %s", source.display_name, source.model_id, device, choice.precision,
+             choice.why)
+    return ClipModel(network, source, choice)

@@ -56,10 +56,11 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def model():
-    """The trained tiny CLIP, loaded once."""
+    """The trained tiny CLIP, loaded once, in fp32: the reference numbers unit tests compare against
+    (daemons started by tests choose their precision as users' do; test_calibrate.py covers the choice)."""
     from photosift.daemon.model import load
 
-    return load(str(SHAPES_MODEL), "cpu", Path("/nonexistent-cache"))
+    return load(str(SHAPES_MODEL), "cpu", Path("/nonexistent-cache"), "fp32")
 
 
 @pytest.fixture

@@ -72,7 +72,7 @@ def test_torchscript_archive_loads_like_the_state_dict(tmp_path: Path, model) ->
     )
     archive = tmp_path / "shapes-traced.pt"
     traced.save(str(archive))
-    loaded = load(str(archive), "cpu", tmp_path)
+    loaded = load(str(archive), "cpu", tmp_path, "fp32")
     texts = ["a blue star", "a green square"]
     assert np.allclose(loaded.encode_texts(texts), model.encode_texts(texts), atol=1e-5)
 
@@ -81,7 +81,7 @@ def test_wrapped_state_dict_with_module_prefix(tmp_path: Path, model) -> None:
     state = {f"module.{k}": v for k, v in torch.load(SHAPES_MODEL, weights_only=True).items()}
     path = tmp_path / "wrapped.pt"
     torch.save({"state_dict": state}, path)
-    loaded = load(str(path), "cpu", tmp_path)
+    loaded = load(str(path), "cpu", tmp_path, "fp32")
     assert np.allclose(loaded.encode_texts(["red"]), model.encode_texts(["red"]), atol=1e-5)
 
 

@@ -43,6 +43,7 @@ def test_status(client: Client) -> None:
     status = client.status()
     assert status["indexed"] == 16 and status["queued"] == 0 and status["paused"] is False
     assert status["model"] == "shapes-clip.pt" and status["device"] == "cpu"
+    assert status["encoder"] == {"device": "cpu", "backend": "torch", "precision": "fp32", "why": "as configured"}
     assert status["roots"][0]["state"] == "online"
 
 

@@ -120,6 +120,10 @@ def test_status(world: dict) -> None:
     assert f"folder:  {world['photos']} (16 indexed)" in text.stdout
     as_json = json.loads(run("status", "--json").stdout)
     assert as_json["indexed"] == 16 and as_json["model"] == "shapes-clip.pt" and as_json["paused"] is False
+    # the daemon chose its precision as a user's does (bf16 only on a CPU that runs it natively, and faster)
+    encoder = as_json["encoder"]
+    assert encoder["device"] == "cpu" and encoder["backend"] == "torch" and encoder["precision"] in ("fp32", "bf16")
+    assert f"model:   shapes-clip.pt on cpu, {encoder['precision']} (torch): {encoder['why']}" in text.stdout
 
 
 def test_status_watch_streams_until_interrupted(world: dict) -> None:
