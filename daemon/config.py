@@ -71,6 +71,8 @@ class Config:
     forget_after_days: float = 30.0
     debounce_seconds: float = 2.0
     decode_workers: int = 0  # 0 = auto: see `decode_threads`
+    decode_timeout: float = 10.0  # seconds one file may take to decode before its decoder is killed
+    decode_memory_mb: int = 2048  # memory one decoder process may use beyond its own start-up size
     max_pixels: int = 120_000_000
     max_file_mb: int = 1024
     socket: str = ""  # empty: paths.socket_path()
@@ -88,13 +90,13 @@ class Config:
 
 
 def decode_threads(configured: int, device: str) -> int:
-    """How many decode threads to run: the configured number, or by default every core when the
-    encoder runs on the CPU (they take turns with it) and up to 8 beside a GPU (they run alongside
-    it; measured on 16 cores, threads stop scaling past 8 because parts of decoding hold the GIL)."""
+    """How many files to decode at once (each in its own worker process): the configured number, or by
+    default every core when the encoder runs on the CPU (decoding takes turns with it) and every core
+    but one beside a GPU (decoding runs alongside it; the one left feeds the GPU and writes)."""
     if configured:
         return configured
     cores = os.cpu_count() or 2
-    return cores if device == "cpu" else max(1, min(8, cores - 1))
+    return cores if device == "cpu" else max(1, cores - 1)
 
 
 # -- the schema ------------------------------------------------------------------------------------
@@ -220,6 +222,8 @@ SCHEMA: dict[str, Key | Table] = {
                            "seconds between rescans (0 = never, else at least 10)", float),
     "debounce_seconds": Key(lambda v: _is_number(v) and 0 <= v <= 600, "seconds from 0 to 600", float),
     "decode_workers": Key(lambda v: _is_int(v) and 0 <= v <= 64, "an integer from 0 (auto) to 64"),
+    "decode_timeout": Key(lambda v: _is_number(v) and 1 <= v <= 3600, "seconds from 1 to 3600", float),
+    "decode_memory_mb": Key(lambda v: _is_int(v) and v >= 256, "an integer of at least 256 (megabytes)"),
     "max_pixels": Key(lambda v: _is_int(v) and v >= 1_000_000, "an integer of at least 1000000"),
     "max_file_mb": Key(lambda v: _is_int(v) and v >= 1, "a positive integer (megabytes)"),
     "socket": Key(lambda v: isinstance(v, str), "a path for the API socket (empty: the per-user runtime dir)",

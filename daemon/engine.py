@@ -24,6 +24,7 @@ from .dates import iso
 from .decode import Limits
 from .errors import StoreUnavailable
 from .index.catalog import Catalog
+from .index.decoders import Budget
 from .index.doctor import Doctor, Place
 from .index.health import StoreHealth
 from .index.ledger import Ledger
@@ -131,6 +132,7 @@ class Engine:
             on_overflow=self.scans.every_root,
             health=self.health,
             heartbeat=bool(config.store),
+            budget=Budget(config.decode_timeout, config.decode_memory_mb),
         )
         self.pipeline.start()
         self._started("pipeline", self.pipeline.stop)

@@ -1,7 +1,7 @@
 """The indexing pipeline, top to bottom.
 
     touch ─▶ debounce ─▶ examine (N threads) ─▶ encode (1 thread, batches) ─▶ write (1 thread) ─▶ store
-                 submit ─┘
+                 submit ─┘        └─ decode (a worker process each: decoders.py)
 
 `Stages` holds each stage as a plain method over typed messages, so tests can
 run them inline; `Pipeline` runs them on threads joined by bounded queues.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import logging
 import queue
 import threading
@@ -23,12 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..decode import Decoded, FileStat, Limits, content_hash, decode_file
+from ..decode import Decoded, FileStat, Limits, content_hash
 from ..errors import DecodeError, FileChanged
 from ..model import ClipModel
 from .archive import Archive
 from .catalog import Catalog
 from .debounce import Debouncer
+from .decoders import Budget, Decode, DecodeWorker, StillChanging, Unreadable, decode
 from .health import StoreHealth
 from .keeper import Keeper
 from .ledger import Ledger
@@ -61,9 +63,9 @@ class Stages:
     rules: Rules
     limits: Limits
 
-    def examine(self, path: str) -> Decoded | WriterOp | Changing:
+    def examine(self, path: str, decoder: Decode = decode) -> Decoded | WriterOp | Changing:
         """Decide what a path needs: nothing, a copy of a known embedding, a failure record, encoding,
-        or another look once it stops changing."""
+        or another look once it stops changing. `decoder` decodes (the pipeline's: in a worker process)."""
         try:
             stat = FileStat.of(path)
         except OSError:
@@ -82,7 +84,7 @@ class Stages:
             reused = self._reuse(path, stat, digest, root)
             if reused is not None:
                 return reused
-            return decode_file(path, self.model.input_resolution, self.limits, digest)
+            decoded = decoder(path, self.model.input_resolution, self.limits, digest)
         except FileNotFoundError:
             return Done(path)  # deleted while we looked at it
         except FileChanged:
@@ -91,6 +93,11 @@ class Stages:
             return Failed(path, stat, exc.reason)
         except OSError as exc:
             return Failed(path, stat, f"cannot read: {exc}")
+        if isinstance(decoded, Unreadable):
+            return Failed(path, stat, decoded.reason)
+        if isinstance(decoded, StillChanging):
+            return Changing(path)
+        return decoded
 
     def _reuse(self, path: str, stat: FileStat, digest: str, root: str) -> Reuse | Done | None:
         # the path itself counts as a source: a file touched but not changed keeps its embedding,
@@ -139,8 +146,12 @@ class Pipeline:
         on_overflow: Callable[[], None] = lambda: None,
         health: StoreHealth | None = None,
         heartbeat: bool = False,
+        budget: Budget | None = None,
+        decoder_init: str | None = None,
     ) -> None:
         self.stages = stages
+        self.budget = budget or Budget()  # what one file may cost its decoder process
+        self._decoder_init = decoder_init  # run in each decoder process first (tests inject a codec)
         # more files changing at once than it can track: `on_overflow` should rescan instead
         self._debouncer = Debouncer(quiet, self.submit, on_overflow)
         self.writer = writer
@@ -297,6 +308,15 @@ class Pipeline:
                     pass
 
     def _examine_loop(self) -> None:
+        worker = DecodeWorker(self.budget, self._decoder_init)
+        try:
+            worker.start()  # while the first scan starts: ready by the time the first path arrives
+            self._examine_with(worker)
+        finally:
+            worker.stop()
+
+    def _examine_with(self, worker: DecodeWorker) -> None:
+        decoder = functools.partial(worker.decode, cancel=self._stopping)
         while True:
             path = self._paths.get()
             if path is STOP:
@@ -315,7 +335,7 @@ class Pipeline:
                 continue
             self._decode_gate.wait()
             try:
-                result = self.stages.examine(path)
+                result = self.stages.examine(path, decoder)
             except Exception as exc:
                 log.exception("unexpected error examining %s", path)
                 result = Failed(path, FileStat(-1, -1), f"internal error: {exc!r}")
