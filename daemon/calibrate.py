@@ -177,10 +177,10 @@ def _trial(reference: Network, precision: str, images: torch.Tensor, tokens: tor
 
 def _rate(encode: Callable[[torch.Tensor], torch.Tensor], images: torch.Tensor) -> float:
     """Images per second on one batch: the best of at least two runs after a warm-up, and of as many as
-    half a second holds (a small model's batch takes milliseconds, and one run of it is noise)."""
+    a quarter of a second holds (a small model's batch takes milliseconds, and one run of it is noise)."""
     batch = images[:TIMED_BATCH]
     encode(batch)
-    best, runs, deadline = float("inf"), 0, time.perf_counter() + 0.5
+    best, runs, deadline = float("inf"), 0, time.perf_counter() + 0.25
     while runs < 2 or time.perf_counter() < deadline:
         start = time.perf_counter()
         encode(batch)

@@ -52,7 +52,7 @@ NEUTRAL_BACKGROUND = tuple(round(c * 255) for c in CLIP_MEAN)
 Image.MAX_IMAGE_PIXELS = None
 ImageFile.LOAD_TRUNCATED_IMAGES = False
 
-MAX_PIXELS_PER_BYTE = 2048  # see _check_plausible
+MAX_PIXELS_PER_BYTE = 2048  # see check_plausible
 
 EXIF_IFD = 0x8769
 DATETIME_ORIGINAL = 0x9003
@@ -82,16 +82,22 @@ class FileStat:
 
 
 @dataclass(frozen=True)
-class Decoded:
-    """An image ready for the encoder, with what the index records about it."""
+class Examined:
+    """What the index records about an image on its way to the encoder."""
 
     path: str
     stat: FileStat
     content_hash: str
-    crop: np.ndarray  # (R, R, 3) uint8 RGB: a quarter of the normalised tensor's bytes to pass between processes
-    width: int
+    width: int  # upright, full size
     height: int
     taken_at: int  # unix seconds
+
+
+@dataclass(frozen=True)
+class Decoded(Examined):
+    """An image decoded and cropped for the encoder."""
+
+    crop: np.ndarray  # (R, R, 3) uint8 RGB: a quarter of the normalised tensor's bytes to pass between processes
 
     @property
     def pixels(self) -> np.ndarray:
@@ -112,7 +118,13 @@ def content_hash(path: Path | str) -> str:
     return h.hexdigest()[:32]
 
 
-def _taken_at(img: Image.Image, fallback: int) -> int:
+def content_hash_of(data: bytes) -> str:
+    """`content_hash` of bytes already read."""
+    return hashlib.sha256(data).hexdigest()[:32]
+
+
+def taken_at(img: Image.Image, fallback: int) -> int:
+    """When the photo was taken, from its EXIF, else `fallback` (unix seconds)."""
     try:
         exif_ifd = img.getexif().get_ifd(EXIF_IFD)
         raw = exif_ifd.get(DATETIME_ORIGINAL)
@@ -256,7 +268,7 @@ def _open_tiff_with_tifffile(path: Path | str | BinaryIO, limits: Limits) -> Ima
     return Image.fromarray(arr, "L")
 
 
-def _check_plausible(img: Image.Image, width: int, height: int) -> None:
+def check_plausible(img: Image.Image, width: int, height: int) -> None:
     """Refuse a JPEG whose header claims far more pixels than its bytes could hold.
 
     A forged or cut-off header ("65000x65000" in a file of a few KB) would pass the
@@ -295,7 +307,7 @@ def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> Opened
         width, height = img.size
         box: Box = (0.0, 0.0, float(width), float(height))
         if img.format in ("JPEG", "MPO"):
-            _check_plausible(img, width, height)
+            check_plausible(img, width, height)
             drafted = img.draft("RGB", (size, size))
             if drafted is not None:
                 box = drafted[1]
@@ -343,7 +355,7 @@ def decode_file(path: str, size: int, limits: Limits, digest: str | None = None)
     except OSError as exc:
         raise DecodeError(f"cannot read: {exc}") from exc
     opened = open_image(path, size, limits)
-    taken_at = _taken_at(opened.image, before.mtime_ns // 1_000_000_000)
+    taken = taken_at(opened.image, before.mtime_ns // 1_000_000_000)
     try:
         crop = np.asarray(resize_crop(to_rgb(opened.image), size, (opened.width, opened.height), opened.box))
     finally:
@@ -354,4 +366,5 @@ def decode_file(path: str, size: int, limits: Limits, digest: str | None = None)
         raise FileChanged("file disappeared while it was read") from exc
     if after != before:
         raise FileChanged("file changed while it was read")
-    return Decoded(path, before, digest, crop, opened.width, opened.height, taken_at)
+    return Decoded(path=path, stat=before, content_hash=digest, width=opened.width, height=opened.height,
+                   taken_at=taken, crop=crop)

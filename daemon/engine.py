@@ -123,7 +123,8 @@ class Engine:
         limits = Limits(config.max_pixels, config.max_file_mb << 20)
         self.scans = ScanQueue(self.rules)
         self.pipeline = Pipeline(
-            Stages(model, self.archive, self.catalog, self.ledger, self.rules, limits),
+            Stages(model, self.archive, self.catalog, self.ledger, self.rules, limits,
+                   gpu=model.device if model.device.startswith("cuda") else None),
             Writer(self.store, self.archive, self.catalog, self.ledger, self.rules, self.tags, self.doctor),
             config.batch_size,
             decode_threads(config.decode_workers, model.device),

@@ -181,8 +181,8 @@ class ClipModel:
     def model_id(self) -> str:
         return self.source.model_id
 
-    def encode_images(self, batch: np.ndarray, background: bool = False) -> np.ndarray:
-        """Embed a (N, 3, R, R) float32 batch of preprocessed images.
+    def encode_images(self, batch: np.ndarray | torch.Tensor, background: bool = False) -> np.ndarray:
+        """Embed a (N, 3, R, R) float32 batch of preprocessed images (numpy, or a tensor on any device).
 
         `background` (indexing) work yields to queries between layers; on a CPU it is
         also encoded in chunks, which costs no throughput there (the cores are busy
@@ -190,9 +190,10 @@ class ClipModel:
         """
         step = BACKGROUND_CHUNK.get(self.dtype, 8) if background and self.device == "cpu" else len(batch)
         parts = []
+        images = batch if isinstance(batch, torch.Tensor) else torch.from_numpy(batch)
         with self.priority.background() if background else contextlib.nullcontext():
-            for start in range(0, len(batch), max(step, 1)):
-                x = torch.from_numpy(batch[start : start + step]).to(self.device, self.dtype)
+            for start in range(0, len(images), max(step, 1)):
+                x = images[start : start + step].to(self.device, self.dtype)
                 with torch.inference_mode():
                     parts.append(self.network.encode_image(x).float())
         return _normalise(torch.cat(parts) if len(parts) > 1 else parts[0])

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ..decode import Decoded, FileStat
+from ..decode import Examined, FileStat
 from .store import FileRecord
 
 
@@ -16,7 +16,7 @@ from .store import FileRecord
 class Encoded:
     """A batch of decoded images and their embeddings, ready to store."""
 
-    items: tuple[tuple[Decoded, str], ...]  # (decoded image, its root)
+    items: tuple[tuple[Examined, str], ...]  # (an image's record, its root)
     embeddings: np.ndarray
 
 

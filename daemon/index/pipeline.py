@@ -16,16 +16,18 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
+import io
 import logging
 import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
+import torch
 
-from ..decode import Decoded, FileStat, Limits, content_hash
+from ..decode import Decoded, Examined, FileStat, Limits, content_hash, content_hash_of, open_image
 from ..errors import DecodeError, FileChanged
+from ..gpu_jpeg import JPEG_MAGIC, Compressed, decode_batch, header
 from ..model import ClipModel
 from .archive import Archive
 from .catalog import Catalog
@@ -41,6 +43,7 @@ from .writer import Writer
 log = logging.getLogger(__name__)
 
 WRITER_TICK = 1.0  # the writer looks at least this often whether held work is due for a retry
+GPU_MAX_BYTES = 64 << 20  # larger files are no camera JPEG: hashed from disk, decoded the CPU way
 
 
 class _Stop(enum.Enum):
@@ -62,10 +65,12 @@ class Stages:
     ledger: Ledger
     rules: Rules
     limits: Limits
+    gpu: str | None = None  # the CUDA device that decodes JPEGs in batches (gpu_jpeg.py); None: all on the CPU
 
-    def examine(self, path: str, decoder: Decode = decode) -> Decoded | WriterOp | Changing:
+    def examine(self, path: str, decoder: Decode = decode) -> Examined | WriterOp | Changing:
         """Decide what a path needs: nothing, a copy of a known embedding, a failure record, encoding,
-        or another look once it stops changing. `decoder` decodes (the pipeline's: in a worker process)."""
+        or another look once it stops changing. `decoder` decodes (the pipeline's: in a worker process);
+        beside a GPU, a JPEG is read and hashed once here and decoded on the GPU with its batch."""
         try:
             stat = FileStat.of(path)
         except OSError:
@@ -80,10 +85,17 @@ class Stages:
         if self.catalog.unchanged(path, stat) or self.ledger.failed_unchanged(path, stat):
             return Done(path)
         try:
-            digest = content_hash(path)
+            data = _read_small(path, stat) if self.gpu is not None else None
+            digest = content_hash_of(data) if data is not None else content_hash(path)
             reused = self._reuse(path, stat, digest, root)
             if reused is not None:
                 return reused
+            head = header(data, self.limits, stat.mtime_ns // 1_000_000_000) if data is not None else None
+            if data is not None and head is not None:
+                if FileStat.of(path) != stat:
+                    return Changing(path)
+                return Compressed(path=path, stat=stat, content_hash=digest, width=head.width, height=head.height,
+                                  taken_at=head.taken_at, data=data, orientation=head.orientation)
             decoded = decoder(path, self.model.input_resolution, self.limits, digest)
         except FileNotFoundError:
             return Done(path)  # deleted while we looked at it
@@ -118,10 +130,40 @@ class Stages:
                          stored)
         return None
 
-    def encode(self, batch: list[Decoded]) -> Encoded:
-        """Embed a batch of decoded images (background work: queries go first)."""
-        embeddings = self.model.encode_images(np.stack([d.pixels for d in batch]), background=True)
-        return Encoded(tuple((d, self.rules.root_of(d.path) or "") for d in batch), embeddings)
+    def encode(self, batch: list[Examined]) -> list[WriterOp]:
+        """Embed a batch of images (background work: queries go first): decoded ones, and JPEGs that are
+        decoded on the GPU first. A JPEG the GPU decoder refuses is decoded here on the CPU instead (rare:
+        its header passed Pillow's checks, and the pixel limit bounds the work)."""
+        size = self.model.input_resolution
+        jpegs = [d for d in batch if isinstance(d, Compressed)]
+        on_gpu = dict(zip(map(id, jpegs), decode_batch(jpegs, size, self.gpu), strict=True)) if self.gpu else {}
+        rows: list[torch.Tensor] = []
+        kept: list[Examined] = []
+        ops: list[WriterOp] = []
+        for d in batch:
+            pixels: torch.Tensor | str = torch.from_numpy(d.pixels) if isinstance(d, Decoded) else on_gpu[id(d)]
+            if isinstance(pixels, str) and isinstance(d, Compressed):
+                try:
+                    pixels = torch.from_numpy(open_image(io.BytesIO(d.data), size, self.limits).to_pixels(size))
+                except DecodeError as exc:
+                    ops.append(Failed(d.path, d.stat, exc.reason))
+                    continue
+            assert isinstance(pixels, torch.Tensor)
+            rows.append(pixels.to(self.model.device))
+            kept.append(d)
+        if kept:
+            embeddings = self.model.encode_images(torch.stack(rows), background=True)
+            ops.insert(0, Encoded(tuple((d, self.rules.root_of(d.path) or "") for d in kept), embeddings))
+        return ops
+
+
+def _read_small(path: str, stat: FileStat) -> bytes | None:
+    """A JPEG's bytes, read whole to be hashed here and decoded on the GPU; None for anything else."""
+    if not 0 < stat.size <= GPU_MAX_BYTES:
+        return None
+    with open(path, "rb") as f:
+        data = f.read()
+    return data if data.startswith(JPEG_MAGIC) else None
 
 
 class Pipeline:
@@ -168,7 +210,7 @@ class Pipeline:
         self._decoding = 0  # paths a worker holds and has not passed on yet
         self._waiting: set[str] = set()  # paths in the queue, not yet taken by a worker
         self._paths: queue.Queue[str | _Stop] = queue.Queue(maxsize=max(64, 4 * batch_size))
-        self._decoded: queue.Queue[Decoded | _Stop] = queue.Queue(maxsize=2 * batch_size)
+        self._decoded: queue.Queue[Examined | _Stop] = queue.Queue(maxsize=2 * batch_size)
         self._ops: queue.Queue[WriterOp | _Stop] = queue.Queue(maxsize=64)
         self._stopping = threading.Event()
         self._stopped = False
@@ -342,7 +384,7 @@ class Pipeline:
             if isinstance(result, Changing):
                 self._debouncer.touch(result.path)
                 result = Done(result.path)
-            if isinstance(result, Decoded):
+            if isinstance(result, Examined):
                 self._decoded.put(result)
             else:
                 self._ops.put(result)
@@ -355,8 +397,8 @@ class Pipeline:
             decoding = self._decoding
         return decoding == 0 and self._paths.empty() and self._decoded.empty()
 
-    def _next_batch(self) -> tuple[list[Decoded], bool]:
-        batch: list[Decoded] = []
+    def _next_batch(self) -> tuple[list[Examined], bool]:
+        batch: list[Examined] = []
         first = self._decoded.get()
         if first is STOP:
             return batch, True
@@ -380,7 +422,7 @@ class Pipeline:
                 if self.exclusive_encode:
                     self._decode_gate.clear()
                 try:
-                    results: list[WriterOp] = [self.stages.encode(batch)]
+                    results = self.stages.encode(batch)
                 except Exception as exc:
                     log.exception("encoding a batch of %d failed", len(batch))
                     results = [Failed(d.path, d.stat, f"encoder error: {exc!r}") for d in batch]

@@ -58,7 +58,8 @@ class Parts:
         """examine → encode → write, inline."""
         decoded = self.stages.examine(str(path))
         assert isinstance(decoded, Decoded)
-        assert self.writer.apply(self.stages.encode([decoded])) == ()
+        (encoded,) = self.stages.encode([decoded])
+        assert self.writer.apply(encoded) == ()
 
 
 @pytest.fixture

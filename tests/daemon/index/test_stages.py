@@ -8,8 +8,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
+from skimage import data
 
-from photosift.daemon.decode import Decoded
+from photosift.daemon.decode import Decoded, content_hash
+from photosift.daemon.gpu_jpeg import Compressed
 from photosift.daemon.index.messages import Done, Encoded, Failed, Move, Remove, Reuse
 
 from .conftest import Parts
@@ -21,7 +24,7 @@ def test_a_new_image_is_decoded_encoded_and_written_then_left_alone(
     image = make_shape(parts.root, "blue", "star")
     decoded = parts.stages.examine(str(image))
     assert isinstance(decoded, Decoded) and decoded.pixels.shape[0] == 3
-    encoded = parts.stages.encode([decoded])
+    (encoded,) = parts.stages.encode([decoded])
     assert isinstance(encoded, Encoded) and encoded.embeddings.shape == (1, parts.embed_dim)
     assert np.isclose(np.linalg.norm(encoded.embeddings[0]), 1.0, atol=1e-4)
     assert encoded.items[0][1] == str(parts.root)  # its root travels with it
@@ -78,3 +81,27 @@ def test_a_path_outside_the_roots_or_gone_needs_nothing(parts: Parts, tmp_path: 
     outside = make_shape(tmp_path / "elsewhere", "red", "star")
     assert parts.stages.examine(str(outside)) == Done(str(outside))
     assert parts.stages.examine(str(parts.root / "gone.png")) == Done(str(parts.root / "gone.png"))
+
+
+def test_beside_a_gpu_jpegs_are_read_once_and_decoded_with_their_batch(parts: Parts, tmp_path: Path) -> None:
+    # the GPU's path with the CPU as its device (no CUDA here): torchvision decodes instead of nvJPEG
+    parts.stages.gpu = "cpu"
+    photo = Image.fromarray(data.chelsea())
+    photo.save(jpeg := parts.root / "cat.jpg", quality=92)
+    photo.save(png := parts.root / "cat.png")
+    garbage = parts.root / "garbage.jpg"
+    garbage.write_bytes(jpeg.read_bytes()[:600] + b"\x00" * 20000)  # a JPEG's header over nothing
+    compressed = parts.stages.examine(str(jpeg))
+    assert isinstance(compressed, Compressed) and compressed.orientation == 1
+    assert (compressed.width, compressed.height) == (451, 300) and compressed.content_hash == content_hash(jpeg)
+    decoded = parts.stages.examine(str(png))
+    assert isinstance(decoded, Decoded), "other formats are decoded the CPU way"
+    broken = parts.stages.examine(str(garbage))
+    assert isinstance(broken, Compressed), "its header passes: only decoding finds it broken"
+    ops = parts.stages.encode([compressed, decoded, broken])
+    encoded, *failed = ops
+    assert isinstance(encoded, Encoded) and [d.path for d, _ in encoded.items] == [str(jpeg), str(png)]
+    assert float(encoded.embeddings[0] @ encoded.embeddings[1]) > 0.99, "the same photo, either way"
+    assert [type(op) for op in failed] == [Failed] and failed[0].path == str(garbage)
+    assert parts.writer.apply(encoded) == ()
+    assert parts.catalog.get(str(jpeg)) is not None
