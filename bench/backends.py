@@ -76,7 +76,7 @@ def main() -> None:
         for hint in ("f32", "bf16"):
             compiled = core.compile_model(converted, "CPU", {"INFERENCE_PRECISION_HINT": hint})
             out = compiled(x.numpy())[0]
-            rows.append((f"OpenVINO {ov.__version__} {hint}", rate(lambda c=compiled: c(x.numpy())),
+            rows.append((f"OpenVINO {ov.__version__.split('-')[0]} {hint}", rate(lambda c=compiled: c(x.numpy())),
                          min_cosine(out, reference)))
     base = rows[0][1]
     print(f"{'backend':34s} {'images/s':>9s} {'vs fp32':>8s} {'min cosine':>11s}")

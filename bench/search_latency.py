@@ -104,6 +104,7 @@ def main() -> None:
     ap.add_argument("--per-client", type=int, default=10, help="searches per concurrent client")
     ap.add_argument("--flood", type=int, default=300, help="misbehaving clients in phase 4")
     ap.add_argument("-k", type=int, default=20)
+    ap.add_argument("--precision", default="auto", help="the encoder's precision (auto, fp32, bf16)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-bench")
     args = ap.parse_args()
     print(describe())
@@ -115,7 +116,7 @@ def main() -> None:
     watched = run / "Pictures"
     watched.mkdir()
     (run / "config.toml").write_text(f'model = "{spec}"\ndevice = "cpu"\nfolders = ["{watched}"]\n'
-                                     "debounce_seconds = 0.5\n")
+                                     f'precision = "{args.precision}"\ndebounce_seconds = 0.5\n')
     shutil.copytree(filled_store(args.workdir, spec, args.size), run / "data")
     env = dict(os.environ, PHOTOSIFT_CONFIG=str(run / "config.toml"), PHOTOSIFT_DATA_DIR=str(run / "data"),
                PHOTOSIFT_RUNTIME_DIR=str(run / "rt"))
