@@ -30,7 +30,7 @@ from pathlib import Path
 
 from index_throughput import make_jpegs, vit_b32
 from machine import describe
-from search_latency import filled_store, wait_for_daemon
+from search_latency import LIBRARY, filled_store, wait_for_daemon
 
 from photosift.daemon.model import model_id_for
 
@@ -73,7 +73,7 @@ def daemon_run(spec: str, kept: Path, jpegs: list[Path], size: int, workdir: Pat
     run = Path(tempfile.mkdtemp(prefix="memory-", dir=workdir))
     watched = run / "Pictures"
     watched.mkdir()
-    (run / "config.toml").write_text(f'model = "{spec}"\ndevice = "cpu"\nfolders = ["{watched}"]\n'
+    (run / "config.toml").write_text(f'model = "{spec}"\ndevice = "cpu"\nfolders = ["{watched}", "{LIBRARY}"]\n'
                                      "debounce_seconds = 0.5\n")
     shutil.copytree(kept, run / "data")
     env = dict(os.environ, PHOTOSIFT_CONFIG=str(run / "config.toml"), PHOTOSIFT_DATA_DIR=str(run / "data"),

@@ -43,6 +43,8 @@ from photosift.daemon.index.archive import Archive, archive_path
 from photosift.daemon.index.store import FileRecord, Store
 from photosift.daemon.model import model_id_for
 
+LIBRARY = "/library"  # the stored records' root: not mounted here, so kept and searched, never scanned
+
 QUERIES = [
     "a dog on the beach", "kids playing in the snow", "a birthday cake with candles", "sunset over the sea",
     "a receipt", "a screenshot of a phone", "my cat sleeping on the sofa", "mountains with a lake",
@@ -64,7 +66,8 @@ def filled_store(workdir: Path, spec: str, n: int) -> Path:
 
 
 def fill_store(data_dir: Path, model_id: str, n: int) -> None:
-    """N records outside the watched folder (so the daemon keeps them), in the model's collection and in
+    """N records under LIBRARY (a root the daemon is told to watch but that is not mounted here: it keeps
+    and searches the records of an unmounted root, as for a drive that is unplugged), in the model's collection and in
     photosift's own copy of it (as the daemon's writer writes both)."""
     store = Store.open("", data_dir, model_id, 512)
     copy = Archive(archive_path(data_dir, model_id), 512)
@@ -72,7 +75,7 @@ def fill_store(data_dir: Path, model_id: str, n: int) -> None:
     t0 = time.perf_counter()
     for start in range(0, n, 5000):
         end = min(start + 5000, n)
-        records = [FileRecord(f"/library/{i // 1000:03d}/IMG_{i:07d}.jpg", "/library", 2_000_000, 1, f"{i:032x}",
+        records = [FileRecord(f"{LIBRARY}/{i // 1000:03d}/IMG_{i:07d}.jpg", LIBRARY, 2_000_000, 1, f"{i:032x}",
                               4000, 3000, 1_600_000_000 + i * 600, model_id) for i in range(start, end)]
         copy.upsert(records, vectors[start:end])
         store.upsert(records, vectors[start:end])
@@ -115,7 +118,7 @@ def main() -> None:
     run = Path(tempfile.mkdtemp(prefix="latency-", dir=args.workdir))
     watched = run / "Pictures"
     watched.mkdir()
-    (run / "config.toml").write_text(f'model = "{spec}"\ndevice = "cpu"\nfolders = ["{watched}"]\n'
+    (run / "config.toml").write_text(f'model = "{spec}"\ndevice = "cpu"\nfolders = ["{watched}", "{LIBRARY}"]\n'
                                      f'precision = "{args.precision}"\ndebounce_seconds = 0.5\n')
     shutil.copytree(filled_store(args.workdir, spec, args.size), run / "data")
     env = dict(os.environ, PHOTOSIFT_CONFIG=str(run / "config.toml"), PHOTOSIFT_DATA_DIR=str(run / "data"),
@@ -177,7 +180,9 @@ def wait_for_daemon(sock: Path, size: int) -> Client:
     while time.monotonic() < deadline:
         try:
             client = Client(sock)
-            if client.status()["indexed"] >= size:
+            status = client.status()
+            # idle means idle: the copied store has no tags yet, and the daemon first re-tags every record
+            if status["indexed"] >= size and status["tagging"]["current"] and not status["queued"]:
                 return client
             client.close()
         except DaemonNotRunning:
