@@ -61,9 +61,9 @@ def print_labels(labels: list[Label], as_json: bool) -> None:
 def print_status(status: Status) -> None:
     print(f"daemon:  running (pid {status['pid']}, up {duration(status['uptime'])})"
           + ("  PAUSED" if status["paused"] else ""))
-    encoder = status["encoder"]
-    print(f"model:   {status['model']} on {encoder['device']}, {encoder['precision']} ({encoder['backend']}): "
-          f"{encoder['why']}")
+    encoder = status.get("encoder")  # a daemon started before an upgrade does not say
+    print(f"model:   {status['model']} on {status['device']}"
+          + (f", {encoder['precision']} ({encoder['backend']}): {encoder['why']}" if encoder else ""))
     print(f"indexed: {status['indexed']}")
     done, total = status["progress"]["done"], status["progress"]["total"]
     print(f"queued:  {status['queued']}" + (f"  ({done} of {total} done)" if total else ""))
