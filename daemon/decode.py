@@ -161,6 +161,18 @@ def to_rgb(img: Image.Image) -> Image.Image:
 
 Box = tuple[float, float, float, float]
 
+# the EXIF orientations whose turn swaps width and height
+SWAPS_SIDES = (5, 6, 7, 8)
+
+
+def clip_geometry(width: int, height: int, size: int) -> tuple[int, int, int, int]:
+    """clip's preprocessing geometry for a (width, height) image: the size its short side is resized to
+    `size` at (new width, new height), and the centre crop's left and top in that resized image."""
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = size, int(size * long / short)
+    new_w, new_h = (new_short, new_long) if width <= height else (new_long, new_short)
+    return new_w, new_h, round((new_w - size) / 2.0), round((new_h - size) / 2.0)
+
 
 def resize_crop(img: Image.Image, size: int, full_size: tuple[int, int] | None = None,
                 box: Box | None = None) -> Image.Image:
@@ -175,11 +187,7 @@ def resize_crop(img: Image.Image, size: int, full_size: tuple[int, int] | None =
     """
     w, h = full_size or img.size
     x0, y0, x1, y1 = box or (0.0, 0.0, float(img.size[0]), float(img.size[1]))
-    short, long = (w, h) if w <= h else (h, w)
-    new_short, new_long = size, int(size * long / short)
-    new_w, new_h = (new_short, new_long) if w <= h else (new_long, new_short)
-    top = round((new_h - size) / 2.0)
-    left = round((new_w - size) / 2.0)
+    new_w, new_h, left, top = clip_geometry(w, h, size)
     if (new_w, new_h) == (w, h) == img.size:
         return img.crop((left, top, left + size, top + size))
     # the crop, from resized coordinates to full-size ones, then to those of the (reduced) image
@@ -187,7 +195,7 @@ def resize_crop(img: Image.Image, size: int, full_size: tuple[int, int] | None =
     region = (x0 + left * fx, y0 + top * fy, x0 + (left + size) * fx, y0 + (top + size) * fy)
     # reducing_gap: an exact box reduction by an integer factor first, then bicubic over the
     # remaining factor of at least 1.5; half the cost of a plain bicubic from a draft-sized
-    # image, within the tolerance test_fast_path_matches_clip_preprocessing states
+    # image, within the tolerance test_fast_path_matches_clip_preprocessing_at_every_scale states
     return img.resize((size, size), Image.Resampling.BICUBIC, box=region, reducing_gap=1.5)
 
 
@@ -215,9 +223,16 @@ class Opened:
     height: int
     box: Box  # the region of `image` that the whole original covers
 
+    def crop(self, size: int) -> np.ndarray:
+        """clip's resize and centre crop as (size, size, 3) uint8 RGB; closes the image."""
+        try:
+            return np.asarray(resize_crop(to_rgb(self.image), size, (self.width, self.height), self.box))
+        finally:
+            self.image.close()
+
     def to_pixels(self, size: int) -> np.ndarray:
         """The model's input tensor; closes the image."""
-        return to_pixels(self.image, size, (self.width, self.height), self.box)
+        return normalise(self.crop(size))
 
     def close(self) -> None:
         self.image.close()
@@ -322,7 +337,7 @@ def open_image(path: Path | str | BinaryIO, size: int, limits: Limits) -> Opened
         orientation = img.getexif().get(ORIENTATION, 1)
         if orientation in _TRANSPOSED:
             box = _TRANSPOSED[orientation](box, *img.size)
-        if orientation in (5, 6, 7, 8):
+        if orientation in SWAPS_SIDES:
             width, height = height, width
         img = ImageOps.exif_transpose(img) or img
         return Opened(img, width, height, box)
@@ -356,10 +371,7 @@ def decode_file(path: str, size: int, limits: Limits, digest: str | None = None)
         raise DecodeError(f"cannot read: {exc}") from exc
     opened = open_image(path, size, limits)
     taken = taken_at(opened.image, before.mtime_ns // 1_000_000_000)
-    try:
-        crop = np.asarray(resize_crop(to_rgb(opened.image), size, (opened.width, opened.height), opened.box))
-    finally:
-        opened.close()
+    crop = opened.crop(size)
     try:
         after = FileStat.of(path)
     except FileNotFoundError as exc:

@@ -30,7 +30,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .decode import CLIP_MEAN, CLIP_STD, ORIENTATION, DecodeError, Examined, Limits, check_plausible, taken_at
+from .decode import (
+    CLIP_MEAN,
+    CLIP_STD,
+    ORIENTATION,
+    SWAPS_SIDES,
+    DecodeError,
+    Examined,
+    Limits,
+    check_plausible,
+    clip_geometry,
+    taken_at,
+)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # torchvision warns at import about its image decoders' future move
@@ -75,7 +86,7 @@ def header(data: bytes, limits: Limits, fallback_time: int) -> Header | None:
         return None  # the CPU path says what is wrong with it
     if orientation not in range(1, 9):
         orientation = 1
-    if orientation in (5, 6, 7, 8):
+    if orientation in SWAPS_SIDES:
         width, height = height, width
     return Header(width, height, orientation, taken)
 
@@ -105,14 +116,11 @@ def preprocess(image: torch.Tensor, size: int) -> torch.Tensor:
     if image.shape[0] == 1:
         image = image.expand(3, -1, -1)
     _, height, width = image.shape
-    short, long = (width, height) if width <= height else (height, width)
-    new_short, new_long = size, int(size * long / short)
-    new_w, new_h = (new_short, new_long) if width <= height else (new_long, new_short)
+    new_w, new_h, left, top = clip_geometry(width, height, size)
     x = image[None].float()
     if (new_w, new_h) != (width, height):
         x = F.interpolate(x, size=(new_h, new_w), mode="bicubic", antialias=True, align_corners=False)
         x = x.round().clamp(0, 255)
-    top, left = round((new_h - size) / 2.0), round((new_w - size) / 2.0)
     x = x[0, :, top : top + size, left : left + size] / 255.0
     mean = torch.as_tensor(CLIP_MEAN, device=x.device)[:, None, None]
     std = torch.as_tensor(CLIP_STD, device=x.device)[:, None, None]
