@@ -109,7 +109,8 @@ class Engine:
         # embedded: every record is this daemon's; on a shared Chroma server, those under its roots
         place = Place(config.store, self.data_dir, model.model_id, model.embed_dim, config.forget_after_days * 86400)
         self.doctor = Doctor(place, self.health,
-                             in_scope=lambda path: not config.store or self.rules.root_of(path) is not None)
+                             in_scope=lambda path: not config.store or self.rules.root_of(path) is not None,
+                             pause=model.priority.checkpoint)
         records = self.doctor.open(probe)
         self.store, self.archive = self.doctor.store, self.doctor.archive
         self._started("store", self.store.close)

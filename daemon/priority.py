@@ -39,6 +39,11 @@ class Priority:
                 if self._queries == 0:
                     self._cond.notify_all()
 
+    @property
+    def running(self) -> int:
+        """How many queries run now."""
+        return self._queries
+
     @contextmanager
     def background(self) -> Iterator[None]:
         """Mark this thread's work as background: its checkpoints yield to queries."""

@@ -132,7 +132,7 @@ class Searcher:
         with self.model.priority.query():
             query = self.compose(terms)
             hits = self._nearest(query, k, filters, excluding=inputs)
-        return self._marked(query, any(t.text for t in terms), hits)
+            return self._marked(query, any(t.text for t in terms), hits)
 
     def similar(self, paths: list[str], k: int, filters: Filters = Filters()) -> list[Hit]:
         """Images most like the mean of `paths`' embeddings that pass the filters, excluding `paths`."""
@@ -142,7 +142,7 @@ class Searcher:
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
             query = mean.astype(np.float32)
             hits = self._nearest(query, k, filters, excluding=set(real))
-        return self._marked(query, False, hits)
+            return self._marked(query, False, hits)
 
     def _marked(self, query: np.ndarray, has_text: bool, hits: list[Hit]) -> list[Hit]:
         marks = self.relevance.mark(query, has_text, hits)

@@ -57,6 +57,8 @@ from .schemas import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+# requests that only read (besides every GET): background work steps aside while they run (priority.py)
+READS = frozenset({"/v1/search", "/v1/similar", "/v1/classify", "/v1/tagged"})
 PathQuery = Annotated[str, Query(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
 
 
@@ -134,6 +136,17 @@ def create_app(daemon: Daemon) -> FastAPI:
         if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
             return _error(413, "body_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
         return await call_next(request)
+
+    @app.middleware("http")
+    async def reads_first(request: Request, call_next: Any) -> Any:
+        # From the moment a read arrives, not only while it encodes: the writer's store calls hold the
+        # GIL for a page at a time, and every hand-over between the threads that answer a request would
+        # otherwise wait for one (a search took seconds while a folder of 100,000 left the index).
+        # Never for requests that wait for the writer themselves (store checks, folder changes).
+        if request.method != "GET" and request.url.path not in READS:
+            return await call_next(request)
+        with daemon.searcher.model.priority.query():
+            return await call_next(request)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

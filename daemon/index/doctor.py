@@ -66,8 +66,10 @@ class Doctor:
     daemon's to keep in agreement: all of them in the embedded store; on a shared Chroma server, those
     under this daemon's roots (another machine's records are its own business)."""
 
-    def __init__(self, place: Place, health: StoreHealth, in_scope: Callable[[str], bool]) -> None:
+    def __init__(self, place: Place, health: StoreHealth, in_scope: Callable[[str], bool],
+                 pause: Callable[[], None] = lambda: None) -> None:
         self.place = place
+        self.pause = pause  # the store's writes wait here between pages while a query runs (store.py)
         self.health = health
         self.in_scope = in_scope
         self.store: Store
@@ -92,7 +94,7 @@ class Doctor:
                       self.place.chroma_dir, problem, moved)
         self.store = self._open_store()
         if problem is not None:
-            self._restored(f"damaged: {problem}", moved)
+            self._rebuilt(f"damaged: {problem}", moved, *self._fill(self.store))
         try:
             records = self._agree()
         except StoreUnavailable as failure:
@@ -128,7 +130,7 @@ class Doctor:
 
     def _open_store(self) -> Store:
         return Store.open(self.place.store_url, self.place.data_dir, self.place.model_id, self.place.embed_dim,
-                          on_failure=self._store_failed)
+                          on_failure=self._store_failed, pause=self.pause)
 
     def _store_failed(self, failure: StoreUnavailable) -> None:
         self.health.report(failure, STORE)
@@ -180,19 +182,24 @@ class Doctor:
             moved = f"{self.place.model_id}-aside-{time.strftime('%Y%m%d-%H%M%S')}"
             self.store.rename_aside(moved)
             self.store.close_for(reason)
-        self.store.replace(self._open_store())
-        return self._restored(reason, moved)
+        fresh = self._open_store()
+        filled = self._fill(fresh)  # before it answers: searches get 503 until it holds every record
+        self.store.replace(fresh)
+        return self._rebuilt(reason, moved, *filled)
 
-    def _restored(self, reason: str, moved: Path | str | None) -> RebuildInfo:
-        """Write every record of the copy into the (new, empty) store."""
+    def _fill(self, store: Store) -> tuple[int, float]:
+        """Write every record of the copy into a new, empty store; how many, in how many seconds."""
         started, restored = time.perf_counter(), 0
         for records, vectors in self.archive.pages():
-            self.store.upsert(records, vectors)
+            store.upsert(records, vectors)
             restored += len(records)
+        return restored, time.perf_counter() - started
+
+    def _rebuilt(self, reason: str, moved: Path | str | None, restored: int, seconds: float) -> RebuildInfo:
         info: RebuildInfo = {"at": iso(time.time()), "reason": reason,
                              "moved_to": None if moved is None else str(moved), "restored": restored}
         log.warning("the index was rebuilt from photosift's copy: %d record(s) in %.1f s, no image encoded "
-                    "(the old one is at %s)", restored, time.perf_counter() - started, moved)
+                    "(the old one is at %s)", restored, seconds, moved)
         self.health.rebuilt(info)
         return info
 

@@ -435,6 +435,11 @@ class Pipeline:
                 return
 
     def _write_loop(self) -> None:
+        # background work: the store's writes wait between pages while a query runs (store.py)
+        with self.stages.model.priority.background():
+            self._write_ops()
+
+    def _write_ops(self) -> None:
         while True:
             try:
                 op = self._ops.get(timeout=WRITER_TICK)

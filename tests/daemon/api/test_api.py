@@ -100,6 +100,33 @@ def test_pause_resume_rescan(client: Client, daemon: Engine, library: Path, make
     assert info.value.status == 400 and info.value.code == "not_in_roots"
 
 
+def test_reads_hold_background_work_back_from_their_arrival(client: Client, daemon: Engine,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    # a read counts as a query for its whole handling (the writer's store pages wait for it, store.py),
+    # not only while it encodes; a request that waits for the writer itself never does (it would wait
+    # for a writer waiting for it)
+    seen: dict[str, int] = {}
+    priority = daemon.searcher.model.priority
+
+    def spy(name: str, answer: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            seen[name] = priority.running
+            return answer(*args, **kwargs)
+        return call
+
+    monkeypatch.setattr(daemon, "status", spy("status", daemon.status))
+    monkeypatch.setattr(daemon, "failures", spy("errors", daemon.failures))
+    monkeypatch.setattr(daemon, "store_task", spy("store check", daemon.store_task))
+    monkeypatch.setattr(daemon.tag_queries, "tagged", spy("tagged", daemon.tag_queries.tagged))
+    tag = client.vocabulary()[0]["tag"]
+    client.status()
+    client.errors()
+    client.tagged([tag])
+    client.check_store()
+    assert seen == {"status": 1, "errors": 1, "tagged": 1, "store check": 0}
+    assert priority.running == 0
+
+
 @pytest.mark.parametrize("body,field", [
     ({"query": "x", "k": 0}, "k"),
     ({"query": "x", "k": 1001}, "k"),

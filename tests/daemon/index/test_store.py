@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,8 @@ from chroma_server import ChromaServer
 from helpers import wait_for
 
 from photosift.daemon.errors import StoreError
-from photosift.daemon.index.store import HNSW, FileRecord, Store, record_id
+from photosift.daemon.index.store import HNSW, WRITE_PAGE, FileRecord, Store, record_id
+from photosift.daemon.priority import Priority
 
 
 def rec(path: str, **kw: object) -> FileRecord:
@@ -135,3 +137,27 @@ def test_a_path_twice_in_one_write_keeps_the_last(store: Store) -> None:
     assert store.count() == 1
     assert store.get("/r/a.jpg").size == 2  # type: ignore[union-attr]
     assert np.allclose(store.embeddings(["/r/a.jpg"])["/r/a.jpg"], vecs[1], atol=1e-6)
+
+
+def test_a_large_write_waits_between_pages_while_a_query_runs(tmp_path: Path) -> None:
+    # Chroma's bindings hold the GIL for a whole call, so a write of 100,000 records in one call stops
+    # every search for its length: writes go in pages, and background ones wait between pages
+    priority = Priority()
+    store = Store.open("", tmp_path, "mmm", 8, pause=priority.checkpoint)
+    paths = [f"/r/{i}.jpg" for i in range(3 * WRITE_PAGE)]
+    store.upsert([rec(p) for p in paths], unit(np.random.default_rng(9), len(paths)))  # not background: no pause
+    assert store.count() == len(paths)
+
+    def forget() -> None:
+        with priority.background():
+            store.delete(paths)
+
+    writer = threading.Thread(target=forget, name="test-background-write")
+    with priority.query():
+        writer.start()
+        wait_for(lambda: priority.parked == 1)  # held before a page
+        assert writer.is_alive() and store.count() == len(paths)  # not one page gone
+        assert store.query(unit(np.random.default_rng(10), 1)[0], 3)  # the query itself runs
+    writer.join(30)
+    assert not writer.is_alive() and store.count() == 0
+    store.close()
