@@ -24,7 +24,7 @@ from .dates import iso
 from .decode import Limits
 from .errors import StoreUnavailable
 from .index.catalog import Catalog
-from .index.decoders import Budget
+from .index.decoders import Budget, QueryDecoders
 from .index.doctor import Doctor, Place
 from .index.health import StoreHealth
 from .index.ledger import Ledger
@@ -156,7 +156,10 @@ class Engine:
         self.roots.start(initial_scan)
         self._started("roots", self.roots.stop)
 
-        embedder = Embedder(model, self.store, self.archive, self.catalog, limits)
+        budget = Budget(config.decode_timeout, config.decode_memory_mb)
+        decoders = QueryDecoders(budget)  # stopped after the API: no query holds one then
+        self._started("query decoders", decoders.stop)
+        embedder = Embedder(model, self.store, self.archive, self.catalog, limits, decoders)
         self.tag_queries = TagQueries(self.tags, self.catalog, model.priority, embed_image=embedder.image)
         self.searcher = Searcher(embedder, tagged=self.tag_queries.tagged, neutral=self.tags.tagger.neutral)
         if self.serve_api:

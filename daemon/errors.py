@@ -83,6 +83,11 @@ class DecodeError(PhotosiftError):
         super().__init__(reason)
 
 
+class Stopped(Exception):
+    """Long background work given up because the daemon stops; what it had not finished is done at the
+    next start."""
+
+
 class FileChanged(DecodeError):
     """The file changed while we read it; it will be seen again when it settles."""
 

@@ -9,7 +9,6 @@ again.
 from __future__ import annotations
 
 import dataclasses
-import io
 import os
 import urllib.error
 import urllib.request
@@ -19,9 +18,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .decode import FileStat, Limits, decode_file, open_image
+from .decode import Decoded, FileStat, Limits
 from .errors import DecodeError, RequestError
 from .index.catalog import Catalog
+from .index.decoders import Picture, QueryDecoders, StillChanging, Unreadable
 from .index.store import Hit, Store, StoredEmbeddings, record_id
 from .model import ClipModel
 from .relevance import Relevance
@@ -60,15 +60,17 @@ class Label:
 
 class Embedder:
     """Image embeddings for queries: the stored one of an indexed, unchanged image (from photosift's copy
-    of the embeddings); else encoded now."""
+    of the embeddings); else decoded now, in a decoder process under indexing's limits (decoders.py), and
+    encoded."""
 
     def __init__(self, model: ClipModel, store: Store, stored: StoredEmbeddings, catalog: Catalog,
-                 limits: Limits) -> None:
+                 limits: Limits, decoders: QueryDecoders) -> None:
         self.model = model
         self.store = store
         self.stored = stored
         self.catalog = catalog
         self.limits = limits
+        self.decoders = decoders
 
     def image(self, path: str) -> np.ndarray:
         real = os.path.realpath(path)
@@ -82,11 +84,26 @@ class Embedder:
             stored = self.stored.embeddings([real]).get(real)
             if stored is not None:
                 return stored
-        try:
-            decoded = decode_file(real, self.model.input_resolution, self.limits)
-        except DecodeError as exc:
-            raise RequestError("bad_image", f"{path}: {exc.reason}", 422) from exc
-        return self.model.encode_images(decoded.pixels[None])[0]
+        return self.model.encode_images(self.pixels(real, shown=path)[None])[0]
+
+    def pixels(self, source: str, shown: str | None = None) -> np.ndarray:
+        """The encoder's input for a local path or an http(s) URL (fetched here, decoded in a worker);
+        a file or URL that cannot be used is a `RequestError` naming it (as `shown`)."""
+        size = self.model.input_resolution
+        if source.startswith(("http://", "https://")):
+            try:
+                outcome: Decoded | Picture | Unreadable | StillChanging = self.decoders.decode_data(
+                    fetch(source), size, self.limits)
+            except DecodeError as exc:
+                raise RequestError("bad_image", exc.reason, 422) from exc
+        else:
+            outcome = self.decoders.decode(source, size, self.limits)
+        if isinstance(outcome, Unreadable):
+            raise RequestError("bad_image", f"{shown or source}: {outcome.reason}", 422)
+        if isinstance(outcome, StillChanging):
+            raise RequestError("file_changing", f"{shown or source}: {outcome.reason}; try again once it is "
+                               "written", 409)
+        return outcome.pixels
 
 
 class Searcher:
@@ -177,10 +194,7 @@ class Searcher:
         softmax, as CLIP's own README does; a softmax of raw cosines (as in the
         original exercise) gives nearly uniform probabilities.
         """
-        try:
-            pixels = image_pixels(source, self.model.input_resolution, self.embedder.limits)
-        except DecodeError as exc:
-            raise RequestError("bad_image", exc.reason, 422) from exc
+        pixels = self.embedder.pixels(source)
         with self.model.priority.query():
             image = self.model.encode_images(pixels[None])[0]
             texts = self.model.encode_texts(labels)
@@ -190,18 +204,16 @@ class Searcher:
         return [Label(t, float(p)) for t, p in zip(labels, probs, strict=True)]
 
 
-def image_pixels(source: str, size: int, limits: Limits) -> np.ndarray:
-    """Preprocess an image given as a local path or an http(s) URL."""
-    if source.startswith(("http://", "https://")):
-        try:
-            with urllib.request.urlopen(source, timeout=URL_TIMEOUT) as resp:
-                data = resp.read(MAX_URL_BYTES + 1)
-        except OSError as exc:
-            raise DecodeError(f"cannot fetch {source}: {_why_not_fetched(exc)}") from exc
-        if len(data) > MAX_URL_BYTES:
-            raise DecodeError(f"{source} is larger than {MAX_URL_BYTES >> 20} MB")
-        return open_image(io.BytesIO(data), size, limits).to_pixels(size)
-    return open_image(source, size, limits).to_pixels(size)
+def fetch(url: str) -> bytes:
+    """An image's bytes from an http(s) URL, bounded in size and time; a `DecodeError` saying why not."""
+    try:
+        with urllib.request.urlopen(url, timeout=URL_TIMEOUT) as resp:
+            data: bytes = resp.read(MAX_URL_BYTES + 1)
+    except OSError as exc:
+        raise DecodeError(f"cannot fetch {url}: {_why_not_fetched(exc)}") from exc
+    if len(data) > MAX_URL_BYTES:
+        raise DecodeError(f"{url} is larger than {MAX_URL_BYTES >> 20} MB")
+    return data
 
 
 def _why_not_fetched(exc: OSError) -> str:

@@ -15,6 +15,7 @@ from photosift.daemon.config import Config
 from photosift.daemon.decode import Limits
 from photosift.daemon.engine import Engine
 from photosift.daemon.index.catalog import Catalog
+from photosift.daemon.index.decoders import Budget, QueryDecoders
 from photosift.daemon.index.store import Hit, Store
 from photosift.daemon.model import ClipModel
 from photosift.daemon.searcher import Embedder, Searcher, Term
@@ -70,6 +71,7 @@ def running_engine(env: dict[str, Path], model: CountingModel, indexed: int, **o
 
 def search_store(model: ClipModel, store: Store, text: str, k: int) -> list[Hit]:
     """A text search through the daemon's own `Searcher` over a store opened outside any engine."""
-    searcher = Searcher(Embedder(model, store, store, Catalog(store.records()), Limits()), tagged=lambda tags: [],
-                        neutral=background.neutral(model.encode_texts))
+    # text only: the decoder processes are never started
+    embedder = Embedder(model, store, store, Catalog(store.records()), Limits(), QueryDecoders(Budget()))
+    searcher = Searcher(embedder, tagged=lambda tags: [], neutral=background.neutral(model.encode_texts))
     return searcher.search([Term(text=text)], k)

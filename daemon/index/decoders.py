@@ -11,6 +11,9 @@ same way. Either way the file is recorded as failed with the reason and retried
 only when it changes. Workers also decode beside the GIL, which lets decoding
 scale with cores beside a GPU where threads stopped at about eight.
 
+The daemon's queries decode the same way (`QueryDecoders`): "find similar" on
+a file that is not indexed, classifying a file or a fetched URL's bytes.
+
 Workers come from a fork server (a clean process started once, with the
 decoders imported): forking the daemon itself, with its threads and its model,
 would be unsafe and slow. The memory limit is `RLIMIT_AS` on Unix; where it
@@ -20,17 +23,23 @@ does not exist (Windows) only the time limit applies.
 from __future__ import annotations
 
 import importlib
+import io
 import logging
 import multiprocessing
+import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from typing import cast
 
-from ..decode import Decoded, Limits, decode_file
+import numpy as np
+
+from ..decode import Decoded, Limits, decode_file, normalise, open_image
 from ..errors import DecodeError, FileChanged
 
 try:
@@ -65,6 +74,18 @@ class StillChanging:
     reason: str
 
 
+@dataclass(frozen=True)
+class Picture:
+    """An image given as bytes (a fetched URL's), cropped for the encoder."""
+
+    crop: np.ndarray  # (R, R, 3) uint8 RGB
+
+    @property
+    def pixels(self) -> np.ndarray:
+        """The encoder's input: (3, R, R) float32, normalised."""
+        return normalise(self.crop)
+
+
 Outcome = Decoded | Unreadable | StillChanging
 Decode = Callable[[str, int, Limits, str], Outcome]  # path, input size, limits, content hash
 
@@ -72,18 +93,32 @@ Decode = Callable[[str, int, Limits, str], Outcome]  # path, input size, limits,
 def decode(path: str, size: int, limits: Limits, digest: str, memory_mb: int | None = None) -> Outcome:
     """`decode_file` with its failures as values, as a worker answers (and as a test runs it inline)."""
     try:
-        return decode_file(path, size, limits, digest)
+        return decode_file(path, size, limits, digest or None)
     except FileChanged as exc:
         return StillChanging(str(exc))
-    except DecodeError as exc:
+    except Exception as exc:  # noqa: BLE001 - every other failure is the file's, told in words
+        return _unreadable(exc, memory_mb)
+
+
+def decode_data(data: bytes, size: int, limits: Limits, memory_mb: int | None = None) -> Picture | Unreadable:
+    """An image's bytes decoded and cropped, its failures as values."""
+    try:
+        return Picture(open_image(io.BytesIO(data), size, limits).crop(size))
+    except Exception as exc:  # noqa: BLE001 - as in `decode`
+        return _unreadable(exc, memory_mb)
+
+
+def _unreadable(exc: Exception, memory_mb: int | None) -> Unreadable:
+    """Why a file cannot be decoded, from what its decoding raised: a decoder's bug on a strange file too
+    (that file fails, the worker goes on)."""
+    if isinstance(exc, DecodeError):
         return Unreadable(exc.reason)
-    except MemoryError:
+    if isinstance(exc, MemoryError):
         allowed = f"the {memory_mb} MB allowed (decode_memory_mb)" if memory_mb else "the memory available"
         return Unreadable(f"decoding needed more than {allowed}")
-    except OSError as exc:
+    if isinstance(exc, OSError):
         return Unreadable(f"cannot read: {exc}")
-    except Exception as exc:  # noqa: BLE001 - a decoder's bug on a strange file: that file fails, the worker goes on
-        return Unreadable(f"decoder error: {exc!r}")
+    return Unreadable(f"decoder error: {exc!r}")
 
 
 def _context() -> multiprocessing.context.ForkServerContext | multiprocessing.context.SpawnContext:
@@ -119,8 +154,9 @@ def _serve(conn: Connection, budget: Budget, initializer: str | None) -> None:
             job = conn.recv()
         except (EOFError, OSError):
             return  # the daemon is gone or done with us
-        path, size, limits, digest = job
-        answer = decode(path, size, limits, digest, budget.memory_mb)
+        source, size, limits, digest = job  # a path, or an image's bytes
+        answer = (decode_data(source, size, limits, budget.memory_mb) if isinstance(source, bytes)
+                  else decode(source, size, limits, digest, budget.memory_mb))
         try:
             conn.send(answer)
         except (OSError, ValueError):
@@ -143,14 +179,23 @@ class DecodeWorker:
 
     def decode(self, path: str, size: int, limits: Limits, digest: str,
                cancel: threading.Event | None = None) -> Outcome:
-        """Decode one file in the worker; a file over its budget comes back `Unreadable`, with the reason."""
+        """Decode one file in the worker (`digest`: its content hash, "" to have it computed); a file over
+        its budget comes back `Unreadable`, with the reason."""
+        return cast(Outcome, self._ask((path, size, limits, digest), path, cancel))
+
+    def decode_data(self, data: bytes, size: int, limits: Limits) -> Picture | Unreadable:
+        """Decode an image's bytes in the worker, under the same budget."""
+        return cast(Picture | Unreadable, self._ask((data, size, limits, ""), "an image's bytes"))
+
+    def _ask(self, job: tuple[str | bytes, int, Limits, str], what: str,
+             cancel: threading.Event | None = None) -> Outcome | Picture:
         conn = self._connection()
         try:
-            conn.send((path, size, limits, digest))
+            conn.send(job)
         except (OSError, ValueError):  # the worker died idle: start another and try once more
             self._discard()
             conn = self._connection()
-            conn.send((path, size, limits, digest))
+            conn.send(job)
         deadline = time.monotonic() + self.budget.timeout
         while not conn.poll(POLL):
             if cancel is not None and cancel.is_set():
@@ -158,11 +203,11 @@ class DecodeWorker:
                 return StillChanging("indexing stopped while the file was decoded")
             if time.monotonic() >= deadline:
                 self._discard()
-                log.warning("killed the decoder of %s after %g s", path, self.budget.timeout)
+                log.warning("killed the decoder of %s after %g s", what, self.budget.timeout)
                 return Unreadable(f"decoding took longer than {self.budget.timeout:g} s (decode_timeout): "
                                   "the decoder was stopped")
         try:
-            answer: Outcome = conn.recv()
+            answer: Outcome | Picture = conn.recv()
         except (EOFError, OSError):
             code = self._discard()
             return Unreadable(f"the decoder crashed on this file ({_death(code)})")
@@ -201,6 +246,40 @@ class DecodeWorker:
         if code is not None:
             process.close()
         return code
+
+
+class QueryDecoders:
+    """Decoder processes for queries: each call borrows a worker (at most `workers` decode at once; more
+    calls wait for one to be free); workers start on first use and stay warm."""
+
+    def __init__(self, budget: Budget, workers: int = 2, initializer: str | None = None) -> None:
+        self._workers = [DecodeWorker(budget, initializer) for _ in range(workers)]
+        self._free: queue.LifoQueue[DecodeWorker] = queue.LifoQueue()  # the warmest first
+        for worker in self._workers:
+            self._free.put(worker)
+
+    @contextmanager
+    def _borrowed(self) -> Iterator[DecodeWorker]:
+        worker = self._free.get()
+        try:
+            yield worker
+        finally:
+            self._free.put(worker)
+
+    def decode(self, path: str, size: int, limits: Limits) -> Outcome:
+        """Decode a file, as `DecodeWorker.decode` does."""
+        with self._borrowed() as worker:
+            return worker.decode(path, size, limits, "")
+
+    def decode_data(self, data: bytes, size: int, limits: Limits) -> Picture | Unreadable:
+        """Decode an image's bytes, as `DecodeWorker.decode_data` does."""
+        with self._borrowed() as worker:
+            return worker.decode_data(data, size, limits)
+
+    def stop(self) -> None:
+        """End the workers (after the API has stopped: no query holds one)."""
+        for worker in self._workers:
+            worker.stop()
 
 
 def _death(code: int | None) -> str:

@@ -324,6 +324,7 @@ class Pipeline:
         Paths still queued are dropped: they are found again by the next start-up reconcile.
         """
         self._stopping.set()
+        self.writer.stopping.set()  # a re-tag or a mass removal in hand ends at its next page
         self._debouncer.stop()  # what it still holds is found again by the next start-up reconcile
         self._resumed.set()  # paused workers must see the stop
         for _ in self._workers:

@@ -14,13 +14,15 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-from collections.abc import Iterable, Sequence
+import threading
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
 
 from ..answers import RebuildInfo, StoreCheck
 from ..decode import FileStat
+from ..errors import Stopped
 from .archive import Archive
 from .catalog import Catalog
 from .ledger import Ledger
@@ -40,8 +42,10 @@ class TagFollower(Protocol):
     def remove(self, paths: Sequence[str]) -> None:
         """Forget the tags of files that left the index."""
 
-    def retag_all(self, stored: StoredEmbeddings, paths: Iterable[str]) -> int:
-        """Re-tag every indexed file from its stored embedding (read from photosift's copy)."""
+    def retag_all(self, stored: StoredEmbeddings, paths: Iterable[str],
+                  stopping: Callable[[], bool] = lambda: False) -> int:
+        """Re-tag every indexed file from its stored embedding (read from photosift's copy); raises
+        `Stopped`, changing nothing, when `stopping()` turns true part way."""
 
     def stale(self, library: int) -> bool:
         """True when the tags of a library of `library` images should be decided again."""
@@ -68,6 +72,8 @@ class Writer:
         tags: TagFollower | None = None, doctor: Maintenance | None = None,
     ) -> None:
         self.tags = tags
+        # set when the daemon stops: long work (a re-tag, 100,000 records leaving) ends at its next page
+        self.stopping = threading.Event()
         self.store = store
         self.archive = archive
         self.catalog = catalog
@@ -132,8 +138,12 @@ class Writer:
                 self._retag()
 
     def _retag(self) -> None:
-        if self.tags is not None:
-            self.tags.retag_all(self.archive, self.catalog.paths())
+        if self.tags is None:
+            return
+        try:
+            self.tags.retag_all(self.archive, self.catalog.paths(), stopping=self.stopping.is_set)
+        except Stopped:
+            log.info("re-tagging stopped with the daemon; the tags are decided again at the next start")
 
     def _maintain(self, task: StoreTask) -> None:
         """Repair, rebuild or check the store; the answer (or the error) goes to the task's `result`."""
@@ -161,8 +171,7 @@ class Writer:
             doomed.update(self.catalog.under(folder))
         indexed = [p for p in doomed if self.catalog.get(p) is not None]  # the rest may be failures
         if indexed:
-            self._forget(indexed)
-            log.info("removed %d file(s) from the index", len(indexed))
+            log.info("removed %d file(s) from the index", self._forget(indexed))
         self.ledger.clear([f.path for f in self.ledger.all() if f.path in doomed or _inside(f.path, folders)])
 
     def unwatch(self, folders: tuple[str, ...], paths: tuple[str, ...] = ()) -> None:
@@ -172,9 +181,8 @@ class Writer:
         under = [*paths, *(p for folder in folders for p in self.catalog.under(folder))]
         leaving = [p for p in under if self.rules.root_of(p) is None]
         if leaving:
-            self._forget(leaving, retire=True)
-            log.info("%d image(s) left the index; their embeddings are kept for %g days", len(leaving),
-                     self.archive.keep_retired / 86400)
+            log.info("%d image(s) left the index; their embeddings are kept for %g days",
+                     self._forget(leaving, retire=True), self.archive.keep_retired / 86400)
         # those that stay now belong to the narrower folder: per-folder counts and the check for an
         # unmounted root (a root whose indexed images all vanished) go by the root a record names
         moved = [(p, root) for p in under if (root := self.rules.root_of(p)) is not None]
@@ -188,17 +196,29 @@ class Writer:
         self.ledger.clear([f.path for f in self.ledger.all()
                            if _inside(f.path, folders) and self.rules.root_of(f.path) is None])
 
-    def _forget(self, paths: list[str], retire: bool = False) -> None:
-        if retire:
-            self.archive.retire(paths)
-        else:
-            self.archive.delete(paths)
-        self.store.delete(paths)
-        self.catalog.remove(paths)
-        if self.tags is not None:
-            self.tags.remove(paths)
-            if self.tags.stale(len(self.catalog)):
-                self._retag()
+    def _forget(self, paths: list[str], retire: bool = False) -> int:
+        """Take `paths` out of the index (`retire`: keeping their embeddings for the grace period); how
+        many went (fewer when the daemon stops part way)."""
+        # page by page, the copy first as always: each page leaves the copy, the store, the catalog and the
+        # tags in agreement, so a stop between pages loses nothing (the rest is found again at the next
+        # start: records of vanished files by the reconcile, of folders out of the config by the engine)
+        for start in range(0, len(paths), PAGE):
+            if start and self.stopping.is_set():
+                log.info("stopped forgetting with %d of %d record(s) left; they go at the next start",
+                         len(paths) - start, len(paths))
+                return start
+            page = paths[start : start + PAGE]
+            if retire:
+                self.archive.retire(page)
+            else:
+                self.archive.delete(page)
+            self.store.delete(page)
+            self.catalog.remove(page)
+            if self.tags is not None:
+                self.tags.remove(page)
+        if self.tags is not None and self.tags.stale(len(self.catalog)):
+            self._retag()
+        return len(paths)
 
     def move(self, src: str, dest: str, is_dir: bool) -> tuple[str, ...]:
         """Re-point records from src to dest, keeping their embeddings; returns the destinations that

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from .. import background
 from ..config import TagSettings
+from ..errors import Stopped
 from ..index.store import StoredEmbeddings, record_id
 from . import vocabulary
 from .export import Exporter
@@ -97,9 +98,11 @@ class TagSync:
             for path in paths:
                 self.exporter.unwrite(Path(path))
 
-    def retag_all(self, stored: StoredEmbeddings, paths: Iterable[str]) -> int:
+    def retag_all(self, stored: StoredEmbeddings, paths: Iterable[str],
+                  stopping: Callable[[], bool] = lambda: False) -> int:
         """Re-tag every indexed file (`paths`: the catalog's) from its stored embedding, without
-        decoding or encoding an image."""
+        decoding or encoding an image. When `stopping()` turns true part way it raises `Stopped` and the
+        tags stay as they were (one transaction), still marked as not current."""
         started = time.perf_counter()
         indexed = list(paths)
         path_of = {record_id(p): p for p in indexed}
@@ -110,6 +113,8 @@ class TagSync:
 
         def pages() -> Iterator[list[tuple[str, list[tuple[str, float]]]]]:
             for ids, vectors in stored.vectors():
+                if stopping():
+                    raise Stopped("re-tagging")
                 page = [(path_of[i], tags) for i, tags in zip(ids, self.tagger.decide(vectors), strict=True)
                         if i in path_of]
                 self._export(page)

@@ -3,7 +3,7 @@ stage (test_stages.py) and of the threaded pipeline over them (test_decoders.py)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +34,8 @@ class Tags:
     def remove(self, paths: Sequence[str]) -> None:
         self.removed += paths
 
-    def retag_all(self, stored: StoredEmbeddings, paths: Iterable[str]) -> int:
+    def retag_all(self, stored: StoredEmbeddings, paths: Iterable[str],
+                  stopping: Callable[[], bool] = lambda: False) -> int:
         return 0
 
     def stale(self, library: int) -> bool:

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
 
-from photosift.daemon.decode import Decoded, Limits, content_hash
-from photosift.daemon.index.decoders import Budget, DecodeWorker, StillChanging, Unreadable
+from photosift.daemon.decode import Decoded, Limits, content_hash, decode_file
+from photosift.daemon.errors import RequestError
+from photosift.daemon.index.decoders import Budget, DecodeWorker, Picture, QueryDecoders, StillChanging, Unreadable
 from photosift.daemon.index.pipeline import Pipeline
+from photosift.daemon.searcher import Embedder
 
 from .conftest import Parts
 
@@ -40,8 +44,6 @@ def decode(worker: DecodeWorker, path: Path) -> object:
 
 
 def test_a_photo_decodes_in_the_worker_as_it_does_here(worker: DecodeWorker, tmp_path: Path) -> None:
-    from photosift.daemon.decode import decode_file
-
     path = photo(tmp_path / "cat.jpg")
     got = decode(worker, path)
     assert isinstance(got, Decoded)
@@ -101,3 +103,41 @@ def test_indexing_goes_on_past_a_hung_file(parts: Parts) -> None:
     assert failure.path == str(hung) and failure.reason.startswith("decoding took longer than 2 s")
     # recorded against this version of the file: it is tried again only when it changes
     assert parts.ledger.failed_unchanged(str(hung), failure.stat)
+
+
+def test_queries_decode_files_and_bytes_in_workers_under_the_same_budget(parts: Parts, tmp_path: Path) -> None:
+    # "find similar" on a file that is not indexed, or classifying one: a file that hangs its decoder
+    # answers 422 at the limit instead of holding an API thread (and the daemon's memory) for good
+    decoders = QueryDecoders(Budget(timeout=2.0, memory_mb=256), workers=1, initializer=CODEC)
+    embedder = Embedder(parts.stages.model, parts.store, parts.archive, parts.catalog, Limits(), decoders)
+    outside = photo(tmp_path / "cat.jpg")
+    try:
+        with pytest.raises(RequestError) as hung:
+            embedder.image(str(photo(tmp_path / "hang.jpg")))
+        assert hung.value.status == 422 and hung.value.code == "bad_image"
+        assert str(hung.value).endswith("hang.jpg: decoding took longer than 2 s (decode_timeout): "
+                                        "the decoder was stopped")
+        # the replaced worker answers the next query, as this process would have decoded it
+        local = decode_file(str(outside), 64, Limits()).pixels
+        assert (embedder.pixels(str(outside)) == local).all()
+        assert np.allclose(embedder.image(str(outside)), parts.stages.model.encode_images(local[None])[0],
+                           atol=1e-5)
+        # bytes (a fetched URL's) go through a worker too
+        got = decoders.decode_data(outside.read_bytes(), 64, Limits())
+        assert isinstance(got, Picture) and (got.pixels == local).all()
+        bad = decoders.decode_data(b"\xff\xd8\xff\xe0 not really a jpeg", 64, Limits())
+        assert isinstance(bad, Unreadable) and "corrupt or truncated" in bad.reason
+    finally:
+        decoders.stop()
+
+
+def test_query_decoders_serve_concurrent_callers_one_worker_each(tmp_path: Path) -> None:
+    decoders = QueryDecoders(Budget(timeout=10.0), workers=2)
+    paths = [photo(tmp_path / f"cat-{i}.jpg") for i in range(6)]
+    try:
+        with ThreadPoolExecutor(4) as pool:  # more callers than workers: the others wait for one
+            got = list(pool.map(lambda p: decoders.decode(str(p), 64, Limits()), paths))
+        assert all(isinstance(g, Decoded) for g in got)
+        assert [g.path for g in got] == [str(p) for p in paths]  # type: ignore[union-attr]
+    finally:
+        decoders.stop()

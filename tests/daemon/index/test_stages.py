@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from skimage import data
 
@@ -74,6 +75,30 @@ def test_moves_and_removals_keep_the_store_the_catalog_and_the_tags_together(
     parts.writer.apply(Remove((str(moved),)))
     assert parts.catalog.get(str(moved)) is None and parts.store.get(str(moved)) is None
     assert parts.tags.removed == [str(image), str(moved)]
+
+
+def test_a_removal_stopped_part_way_leaves_every_part_in_agreement(
+    parts: Parts, make_shape: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a folder of 100,000 leaving the index takes a while; a daemon told to stop ends at the next page,
+    # and each page went from the copy, the store, the catalog and the tags together
+    monkeypatch.setattr("photosift.daemon.index.writer.PAGE", 2)
+    images = [make_shape(parts.root, colour, shape, f"{colour}-{shape}.png")
+              for colour in ("red", "blue") for shape in ("circle", "star", "square")]
+    for image in images:
+        parts.index(image)
+    paths = sorted(str(p) for p in images)
+    parts.writer.stopping.set()
+    parts.writer.apply(Remove(tuple(paths)))
+    left = sorted(parts.catalog.paths())
+    assert len(left) == 4  # one page went
+    assert sorted(r.path for r in parts.store.records()) == left
+    assert sorted(parts.archive.embeddings(paths)) == left
+    assert sorted(parts.tags.removed) == sorted(set(paths) - set(left))
+    parts.writer.stopping.clear()  # the next start finds the rest
+    parts.writer.apply(Remove(tuple(left)))
+    assert parts.catalog.paths() == set()
+    assert parts.store.count() == 0 and parts.archive.count() == 0
 
 
 def test_a_path_outside_the_roots_or_gone_needs_nothing(parts: Parts, tmp_path: Path,

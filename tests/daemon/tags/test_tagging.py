@@ -17,7 +17,7 @@ from photosift.daemon.client import Client
 from photosift.daemon.config import TagSettings
 from photosift.daemon.decode import normalise
 from photosift.daemon.engine import Engine
-from photosift.daemon.errors import ApiError, ConfigError
+from photosift.daemon.errors import ApiError, ConfigError, Stopped
 from photosift.daemon.tags.rule import Tagger
 from photosift.daemon.tags.vocabulary import build
 
@@ -156,3 +156,16 @@ def test_a_new_vocabulary_re_tags_everything_without_encoding_an_image(
         assert second.tags.index.tagged(["star"], every=True) == sorted(str(shapes_library / f"{c}-star.png")
                                                                   for c in COLOURS)
     assert counting.images_encoded == 0
+
+
+def test_a_re_tag_stopped_part_way_changes_nothing(env: dict[str, Path], model, shapes_library: Path) -> None:
+    # a daemon told to stop while it re-tags 100,000 files ends at the next page of embeddings; the tags
+    # stay those of before (one transaction), and the next start decides them again
+    with running_engine(env, CountingModel(model), 16, tagging=shape_tags(*COLOURS, *SHAPES)) as engine:
+        wait_for(lambda: settled(engine) and engine.tags.current)
+        index = engine.tags.index
+        before = {path: index.tags_of(path) for path in engine.catalog.paths()}
+        with pytest.raises(Stopped):
+            engine.tags.retag_all(engine.archive, engine.catalog.paths(), stopping=lambda: True)
+        assert {path: index.tags_of(path) for path in engine.catalog.paths()} == before
+        assert index.counts() == dict.fromkeys((*COLOURS, *SHAPES), 4)
