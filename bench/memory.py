@@ -37,7 +37,8 @@ from photosift.daemon.model import model_id_for
 STEPS = [
     ("python interpreter", ""),
     ("+ import torch", "import torch"),
-    ("+ ViT-B/32 loaded (fp32, CPU)", "from photosift.daemon.model import load\nm = load(SPEC, 'cpu', CACHE)"),
+    ("+ ViT-B/32 loaded (CPU, precision PRECISION)",
+     "from photosift.daemon.model import load\nm = load(SPEC, 'cpu', CACHE, PRECISION)"),
     ("+ import chromadb", "import chromadb"),
     ("+ store opened and searched once (N records)",
      "from photosift.daemon.index.store import Store\nimport numpy as np\n"
@@ -55,12 +56,41 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     raise KeyError(field)
 
 
-def parts(spec: str, data: Path, model_id: str, cache: Path) -> None:
+def descendants(pid: int) -> list[int]:
+    """The processes `pid` started, and theirs (decoder workers are the fork server's children)."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for kid in (task / "children").read_text().split():
+                found += [int(kid), *descendants(int(kid))]
+    except OSError:
+        pass  # gone meanwhile
+    return found
+
+
+def descendants_rss_mb(pid: int) -> tuple[int, float]:
+    """How many processes `pid` runs beside itself (decoder workers, their fork server) and their RSS
+    together (an upper bound: forked workers share Pillow's and numpy's pages)."""
+    alive, total = 0, 0.0
+    for kid in descendants(pid):
+        try:
+            total += rss_mb(kid)
+            alive += 1
+        except (OSError, KeyError):
+            continue  # gone meanwhile
+    return alive, total
+
+
+def parts(spec: str, data: Path, model_id: str, cache: Path, precision: str) -> None:
     """Each step's RSS in a fresh process, cumulative, with what the step added."""
     code = f"SPEC = {spec!r}\nDATA = __import__('pathlib').Path({str(data)!r})\nMODEL_ID = {model_id!r}\n" \
-           f"CACHE = __import__('pathlib').Path({str(cache)!r})\n"
+           f"CACHE = __import__('pathlib').Path({str(cache)!r})\nPRECISION = {precision!r}\n"
+    # a first start with a model measures the precision (calibrate.py): done once here, so that the rows
+    # show what a daemon keeps, not that one-time measurement's working memory
+    subprocess.run([sys.executable, "-c", code + STEPS[2][1]], check=True, capture_output=True)
     previous = 0.0
     for label, step in STEPS:
+        label = label.replace("PRECISION", precision)
         code += step + "\n"
         probe = code + "print(open('/proc/self/status').read())\n"
         done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
@@ -69,12 +99,12 @@ def parts(spec: str, data: Path, model_id: str, cache: Path) -> None:
         previous = rss
 
 
-def daemon_run(spec: str, kept: Path, jpegs: list[Path], size: int, workdir: Path) -> None:
+def daemon_run(spec: str, kept: Path, jpegs: list[Path], size: int, workdir: Path, precision: str) -> None:
     run = Path(tempfile.mkdtemp(prefix="memory-", dir=workdir))
     watched = run / "Pictures"
     watched.mkdir()
     (run / "config.toml").write_text(f'model = "{spec}"\ndevice = "cpu"\nfolders = ["{watched}", "{LIBRARY}"]\n'
-                                     "debounce_seconds = 0.5\n")
+                                     f'debounce_seconds = 0.5\nprecision = "{precision}"\n')
     shutil.copytree(kept, run / "data")
     env = dict(os.environ, PHOTOSIFT_CONFIG=str(run / "config.toml"), PHOTOSIFT_DATA_DIR=str(run / "data"),
                PHOTOSIFT_RUNTIME_DIR=str(run / "rt"))
@@ -85,7 +115,8 @@ def daemon_run(spec: str, kept: Path, jpegs: list[Path], size: int, workdir: Pat
         client.search("a dog on the beach", k=10)  # the text tower and the HNSW index in use once
         time.sleep(2)  # let start-up's transient allocations settle before reading "idle"
         print(f"  started, idle:            RSS {rss_mb(daemon.pid):7.0f} MB (peak so far "
-              f"{rss_mb(daemon.pid, 'VmHWM'):.0f} MB)", flush=True)
+              f"{rss_mb(daemon.pid, 'VmHWM'):.0f} MB); encoder: {client.status()['encoder']['precision']}",
+              flush=True)
         for jpeg in jpegs:
             os.link(jpeg, watched / jpeg.name)
         started = time.perf_counter()
@@ -93,6 +124,9 @@ def daemon_run(spec: str, kept: Path, jpegs: list[Path], size: int, workdir: Pat
             time.sleep(0.5)  # polling a process we measure, not synchronisation
         print(f"  indexed {len(jpegs)} JPEGs in {time.perf_counter() - started:.0f} s: peak RSS (VmHWM) "
               f"{rss_mb(daemon.pid, 'VmHWM'):7.0f} MB", flush=True)
+        helpers, helpers_mb = descendants_rss_mb(daemon.pid)
+        print(f"  beside it: {helpers} process(es) (decoder workers, their fork server), RSS together "
+              f"{helpers_mb:.0f} MB", flush=True)
         time.sleep(2)
         print(f"  idle again:               RSS {rss_mb(daemon.pid):7.0f} MB", flush=True)
         client.close()
@@ -133,6 +167,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=100_000, help="records in the store (default 100,000)")
     ap.add_argument("--import-size", type=int, default=100, help="12 MP JPEGs indexed in (2)")
+    ap.add_argument("--precision", default="auto", help="the encoder's precision (config `precision`)")
     ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-bench")
     args = ap.parse_args()
     print(describe())
@@ -141,10 +176,10 @@ def main() -> None:
     kept = filled_store(args.workdir, spec, args.size)
     print(f"model: {note}; store: {args.size:,} records")
     print("(1) what each part costs (fresh processes, cumulative):")
-    parts(spec, kept, model_id_for(spec), args.workdir)
+    parts(spec, kept, model_id_for(spec), args.workdir, args.precision)
     print("(2) the daemon:")
     jpegs = make_jpegs(args.workdir / f"jpegs-{args.import_size}", args.import_size)
-    daemon_run(spec, kept, jpegs, args.size, args.workdir)
+    daemon_run(spec, kept, jpegs, args.size, args.workdir, args.precision)
     print("(3) a JPEG whose header claims 65000x65000 pixels, decoded once:")
     forged(args.workdir)
 
