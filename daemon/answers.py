@@ -7,6 +7,8 @@ TypedDicts cost nothing at run time, so a front end that imports them still star
 
 from __future__ import annotations
 
+from typing import Literal
+
 # pydantic reads TypedDicts from typing_extensions only, before Python 3.12
 from typing_extensions import NotRequired, TypedDict
 
@@ -108,6 +110,25 @@ class Status(TypedDict):
     roots: list[FolderState]
     tagging: TaggingState
     store: StoreState
+
+
+class DuplicateFile(TypedDict):
+    """One photo of a duplicate group: what a person weighs to choose which copy goes."""
+
+    path: str
+    folder: str
+    size: int  # bytes
+    width: int
+    height: int
+    taken_at: str
+    keep: bool  # the copy photosift suggests keeping (duplicates/groups.py: largest, oldest, not a copies folder)
+
+
+class DuplicateGroup(TypedDict):
+    """Photos of one picture: `identical` (the same bytes) or `near` (saved, sized or edited differently)."""
+
+    kind: Literal["identical", "near"]
+    files: list[DuplicateFile]
 
 
 class Failure(TypedDict):

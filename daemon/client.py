@@ -11,6 +11,7 @@ from typing import Any
 
 from . import last_word
 from .answers import (
+    DuplicateGroup,
     Explanation,
     ExportResult,
     Failure,
@@ -114,6 +115,11 @@ class Client:
 
     def file(self, path: str) -> FileInfo:
         return self._call("GET", "/v1/files", params={"path": path})
+
+    def duplicates(self, folder: str | None = None) -> list[DuplicateGroup]:
+        # a whole library's groups take tens of seconds on a 100,000-photo library (bench/duplicates.py)
+        params = {"folder": folder} if folder else {}
+        return self._call("GET", "/v1/duplicates", timeout=max(self.timeout, 600), params=params)
 
     def errors(self) -> list[Failure]:
         return self._call("GET", "/v1/errors")

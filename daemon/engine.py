@@ -15,13 +15,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+
 from . import __version__, paths
-from .answers import Failure, FileInfo, Status
+from .answers import DuplicateGroup, Failure, FileInfo, Status
 from .api.app import create_app
 from .api.server import ApiServer
 from .config import Config, decode_threads
 from .dates import iso
-from .decode import Limits
+from .decode import Decoded, Limits
+from .duplicates.groups import find as duplicate_groups
 from .errors import StoreUnavailable
 from .index.catalog import Catalog
 from .index.decoders import Budget, QueryDecoders
@@ -33,7 +36,7 @@ from .index.pipeline import Pipeline, Stages
 from .index.probe import ChildProbe
 from .index.roots import Roots, ScanQueue
 from .index.scan import Rules
-from .index.store import location
+from .index.store import FileRecord, location
 from .index.watcher import Watcher
 from .index.writer import Writer
 from .lock import DataDirLock
@@ -157,9 +160,10 @@ class Engine:
         self._started("roots", self.roots.stop)
 
         budget = Budget(config.decode_timeout, config.decode_memory_mb)
-        decoders = QueryDecoders(budget)  # stopped after the API: no query holds one then
-        self._started("query decoders", decoders.stop)
-        embedder = Embedder(model, self.store, self.archive, self.catalog, limits, decoders)
+        self.decoders = QueryDecoders(budget)  # stopped after the API: no query holds one then
+        self._started("query decoders", self.decoders.stop)
+        self.limits = limits
+        embedder = Embedder(model, self.store, self.archive, self.catalog, limits, self.decoders)
         self.tag_queries = TagQueries(self.tags, self.catalog, model.priority, embed_image=embedder.image)
         self.searcher = Searcher(embedder, tagged=self.tag_queries.tagged, neutral=self.tags.tagger.neutral)
         if self.serve_api:
@@ -228,6 +232,26 @@ class Engine:
             "tagging": {"vocabulary": len(self.tags.tagger.names), "current": self.tags.current},
             "store": self.health.answer(),
         }
+
+    def duplicates(self, folder: str | None = None) -> list[DuplicateGroup]:
+        """The groups of near-identical photos among those indexed (under `folder`), the copy to keep first
+        in each (duplicates/groups.py). Nothing is encoded; pictures indexed before photosift kept their
+        perceptual hashes are decoded once, in the query decoders."""
+        assert self.model is not None
+        # the encoder's bf16 where this CPU runs it natively (the products are most of the time), else fp32
+        dtype = torch.bfloat16 if self.model.choice.precision == "bf16" else torch.float32
+        groups = duplicate_groups(self.archive, self.catalog.paths(), self._phash_now, folder, dtype)
+        return [{"kind": "identical" if g.kind == "identical" else "near",
+                 "files": [{"path": r.path, "folder": os.path.dirname(r.path), "size": r.size, "width": r.width,
+                            "height": r.height, "taken_at": iso(r.taken_at), "keep": i == 0}
+                           for i, r in enumerate(g.files)]}
+                for g in groups]
+
+    def _phash_now(self, record: FileRecord) -> int | None:
+        """A record's perceptual hash from its file, if the file still holds the bytes that were indexed."""
+        assert self.model is not None
+        got = self.decoders.decode(record.path, self.model.input_resolution, self.limits)
+        return got.phash if isinstance(got, Decoded) and got.content_hash == record.content_hash else None
 
     def file_info(self, path: str) -> FileInfo:
         """What the index knows about one file: its record, or why it is not indexed."""

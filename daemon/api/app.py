@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from .. import __version__
 from ..answers import (
+    DuplicateGroup,
     Explanation,
     ExportResult,
     Failure,
@@ -73,6 +74,7 @@ class Daemon(Protocol):
     def status(self) -> Status: ...
     def store_task(self, action: str, reason: str = "", timeout: float | None = None) -> object: ...
     def file_info(self, path: str) -> FileInfo: ...
+    def duplicates(self, folder: str | None = None) -> list[DuplicateGroup]: ...
     def failures(self) -> list[Failure]: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
@@ -198,6 +200,15 @@ def create_app(daemon: Daemon) -> FastAPI:
             raise RequestError("invalid_request", 'give exactly one of "path" and "url"', 422)
         labels = daemon.searcher.classify(req.path or req.url or "", req.labels)
         return [Label(label=lab.text, probability=round(lab.probability, 6)) for lab in labels]
+
+    @app.get("/v1/duplicates")
+    def duplicates(folder: PathQuery | None = None) -> list[DuplicateGroup]:
+        """Groups of near-identical photos (burst shots, re-saved, resized or lightly edited copies;
+        `identical`: the same bytes) among those indexed, under `folder` if given; the copy to keep first.
+        Found from the stored embeddings and perceptual hashes: nothing is encoded."""
+        if folder is not None and not os.path.isabs(folder):
+            raise RequestError("relative_path", f"give the folder as an absolute path, not {folder!r}", 422)
+        return daemon.duplicates(os.path.realpath(folder) if folder else None)
 
     @app.get("/v1/files")
     def files(path: PathQuery) -> FileInfo:

@@ -99,6 +99,8 @@ class Archive:
                                  "embedding BLOB NOT NULL, retired_at REAL NOT NULL)")
                 self._db.execute("CREATE INDEX IF NOT EXISTS retired_by_hash ON retired (hash)")
                 self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+                # perceptual hashes by content hash: the same bytes have the same picture, wherever they lie
+                self._db.execute("CREATE TABLE IF NOT EXISTS phashes (hash TEXT PRIMARY KEY, phash TEXT NOT NULL)")
                 self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?), ('embed_dim', ?)",
                                  (str(SCHEMA_VERSION), str(self.embed_dim)))
         except StoreUnavailable:
@@ -141,6 +143,26 @@ class Archive:
             self._db.executemany(f"INSERT OR REPLACE INTO records (id, {_COLUMNS}, embedding) "
                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
             self._db.executemany("DELETE FROM retired WHERE id = ?", [(row[0],) for row in rows])
+
+    def put_phashes(self, phashes: dict[str, int]) -> None:
+        """Remember the perceptual hashes of pictures (content hash -> pHash, decode.perceptual_hash)."""
+        if not phashes:
+            return
+        with self._lock, self._guard(), self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO phashes VALUES (?, ?)",
+                                 [(h, f"{p:016x}") for h, p in phashes.items()])
+
+    def phashes(self, hashes: Iterable[str]) -> dict[str, int]:
+        """The perceptual hashes known for these content hashes."""
+        out: dict[str, int] = {}
+        wanted = list(hashes)
+        for start in range(0, len(wanted), 500):  # SQLite's limit on bound parameters
+            chunk = wanted[start : start + 500]
+            with self._lock, self._guard():
+                rows = self._db.execute(f"SELECT hash, phash FROM phashes WHERE hash IN ({','.join('?' * len(chunk))})",
+                                        chunk).fetchall()
+            out.update((h, int(p, 16)) for h, p in rows)
+        return out
 
     def delete(self, paths: Iterable[str]) -> None:
         ids = [(record_id(p),) for p in paths]

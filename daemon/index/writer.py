@@ -21,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from ..answers import RebuildInfo, StoreCheck
-from ..decode import FileStat
+from ..decode import Decoded, FileStat
 from ..errors import Stopped
 from .archive import Archive
 from .catalog import Catalog
@@ -98,6 +98,8 @@ class Writer:
                 )
                 for d, root in op.items
             ]
+            self.archive.put_phashes({d.content_hash: d.phash for d, _ in op.items
+                                      if isinstance(d, Decoded) and d.phash is not None})
             self._write(records, op.embeddings)
             log.debug("indexed %s", ", ".join(r.path for r in records))
         elif isinstance(op, Reuse):
