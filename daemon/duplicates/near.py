@@ -42,8 +42,8 @@ def close_pairs(vectors: np.ndarray, threshold: float, dtype: torch.dtype = torc
             rows = len(scores)
             # a row against itself and the rows before it within its block: not pairs (or counted already)
             scores[:, :rows].masked_fill_(torch.ones(rows, rows, dtype=torch.bool).tril_(), -1.0)
-            best, where = torch.topk(scores, min(NEIGHBOURS, scores.shape[1]), dim=1)
-            best, where = best.float().numpy(), where.numpy()
+            top = torch.topk(scores, min(NEIGHBOURS, scores.shape[1]), dim=1)
+            best, where = top.values.float().numpy(), top.indices.numpy()
             for row, col in zip(*np.nonzero(best >= threshold), strict=True):
                 pairs.append(Pair(start + int(row), start + int(where[row, col]), float(best[row, col])))
     return pairs
