@@ -131,6 +131,13 @@ class DuplicateGroup(TypedDict):
     files: list[DuplicateFile]
 
 
+class Trashed(TypedDict):
+    """What went to the desktop's trash, and what did not, with why."""
+
+    trashed: list[str]
+    failed: list[FailureBrief]
+
+
 class Failure(TypedDict):
     """A file that could not be indexed, why, its size then and when it was tried."""
 

@@ -27,6 +27,7 @@ from .answers import (
     Status,
     StoreCheck,
     StoreState,
+    Trashed,
     VocabularyEntry,
 )
 from .api.loopback import USE_LOOPBACK, read_endpoint
@@ -120,6 +121,10 @@ class Client:
         # a whole library's groups take tens of seconds on a 100,000-photo library (bench/duplicates.py)
         params = {"folder": folder} if folder else {}
         return self._call("GET", "/v1/duplicates", timeout=max(self.timeout, 600), params=params)
+
+    def trash(self, paths: list[str]) -> Trashed:
+        """Move photos (inside watched folders) to the desktop's trash."""
+        return self._call("POST", "/v1/trash", json={"paths": paths})
 
     def errors(self) -> list[Failure]:
         return self._call("GET", "/v1/errors")

@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from . import __version__, paths
-from .answers import DuplicateGroup, Failure, FileInfo, Status
+from .answers import DuplicateGroup, Failure, FileInfo, Status, Trashed
 from .api.app import create_app
 from .api.server import ApiServer
 from .config import Config, decode_threads
@@ -44,6 +44,7 @@ from .model import ClipModel, load, model_id_for
 from .searcher import Embedder, Searcher
 from .tags.queries import TagQueries
 from .tags.sync import TagSync
+from .trash import to_trash
 
 log = logging.getLogger(__name__)
 
@@ -246,6 +247,11 @@ class Engine:
                             "height": r.height, "taken_at": iso(r.taken_at), "keep": i == 0}
                            for i, r in enumerate(g.files)]}
                 for g in groups]
+
+    def trash(self, paths: list[str]) -> Trashed:
+        """Move photos inside the watched folders to the desktop's trash (trash.py); the watcher sees them
+        go and the index follows."""
+        return to_trash(paths, self.rules.root_of)
 
     def _phash_now(self, record: FileRecord) -> int | None:
         """A record's perceptual hash from its file, if the file still holds the bytes that were indexed."""

@@ -28,6 +28,7 @@ from ..answers import (
     Status,
     StoreCheck,
     StoreState,
+    Trashed,
     VocabularyEntry,
 )
 from ..dates import period_start
@@ -53,6 +54,7 @@ from .schemas import (
     SimilarRequest,
     TaggedRequest,
     TextTerm,
+    TrashRequest,
 )
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,7 @@ class Daemon(Protocol):
     def store_task(self, action: str, reason: str = "", timeout: float | None = None) -> object: ...
     def file_info(self, path: str) -> FileInfo: ...
     def duplicates(self, folder: str | None = None) -> list[DuplicateGroup]: ...
+    def trash(self, paths: list[str]) -> Trashed: ...
     def failures(self) -> list[Failure]: ...
     def pause(self) -> None: ...
     def resume(self) -> None: ...
@@ -209,6 +212,12 @@ def create_app(daemon: Daemon) -> FastAPI:
         if folder is not None and not os.path.isabs(folder):
             raise RequestError("relative_path", f"give the folder as an absolute path, not {folder!r}", 422)
         return daemon.duplicates(os.path.realpath(folder) if folder else None)
+
+    @app.post("/v1/trash")
+    def trash(req: TrashRequest) -> Trashed:
+        """Move photos to the desktop's trash (never deleted outright; restorable from there); only files
+        inside a watched folder. The index follows as for any deletion."""
+        return daemon.trash(req.paths)
 
     @app.get("/v1/files")
     def files(path: PathQuery) -> FileInfo:

@@ -120,6 +120,12 @@ class FolderList(Strict):
 
 
 # the client reads these two as answers.Hit and answers.Label (taken_at arrives as ISO 8601 text there)
+class TrashRequest(Strict):
+    """Photos to move to the desktop's trash (each inside a watched folder)."""
+
+    paths: list[PathText] = Field(min_length=1, max_length=1000)
+
+
 class Hit(BaseModel):
     path: str
     score: float

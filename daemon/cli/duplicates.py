@@ -1,9 +1,11 @@
-"""`photosift duplicates`: the groups of near-identical photos, answered by the running daemon."""
+"""`photosift duplicates`: the groups of near-identical photos, and `photosift trash` for the copies let go,
+answered by the running daemon."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from ..answers import DuplicateGroup
@@ -23,6 +25,19 @@ def cmd_duplicates(args: argparse.Namespace, config: Config) -> int:
     else:
         print_groups(groups)
     return 0
+
+
+def cmd_trash(args: argparse.Namespace, config: Config) -> int:
+    with Client(config.socket_path) as client:
+        answer = client.trash([os.path.abspath(p) for p in args.files])
+    if args.json:
+        print_json(answer)
+    else:
+        for path in answer["trashed"]:
+            print(f"moved to the trash: {path}")
+        for failure in answer["failed"]:
+            print(f"not moved: {failure['path']}: {failure['reason']}", file=sys.stderr)
+    return 1 if answer["failed"] else 0
 
 
 def print_groups(groups: list[DuplicateGroup]) -> None:
@@ -59,3 +74,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("folder", nargs="?", help="only photos inside this folder (default: every watched folder)")
     p.add_argument("--json", action="store_true", help="every group and file, as the API answers them")
     p.set_defaults(func=cmd_duplicates)
+
+    p = sub.add_parser("trash", help="move photos to the desktop's trash (restorable; the index follows)")
+    p.add_argument("files", nargs="+", metavar="FILE", help="photos inside the watched folders")
+    p.add_argument("--json", action="store_true", help="what went and what did not, with why")
+    p.set_defaults(func=cmd_trash)

@@ -11,12 +11,13 @@ import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import numpy as np
 import pytest
 import torch
 from fixtures.shapes import draw_shape
-from helpers import photosift_cmd
+from helpers import photosift_cmd, wait_for
 from PIL import Image
 from skimage import data
 
@@ -159,3 +160,45 @@ def test_close_pairs_are_every_pair_over_the_line_across_blocks(monkeypatch: pyt
     got = close_pairs(vectors, 0.95, dtype)
     assert {(p.first, p.second) for p in got} == expected
     assert all(abs(p.cosine - exact[p.first, p.second]) < 0.01 for p in got)
+
+
+@pytest.fixture
+def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The desktop's trash in a temp dir: send2trash reads XDG_DATA_HOME once, when imported, so its three
+    names for the home trash are pointed here (the files really move, with their .trashinfo)."""
+    from send2trash import plat_other
+
+    data_home = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data_home))
+    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
+    monkeypatch.setattr(plat_other, "HOMETRASH", str(data_home / "Trash"))
+    return data_home / "Trash"
+
+
+def test_what_the_user_lets_go_goes_to_the_trash_and_leaves_the_index(
+    engine: Engine, env: dict[str, Path], library: dict[str, Path], trash: Path, tmp_path: Path
+) -> None:
+    outside = tmp_path / "elsewhere.jpg"
+    shutil.copyfile(library["coffee"], outside)
+    chosen = [str(library["resaved"]), str(library["whatsapp"])]
+    with Client(env["run"] / "api.sock") as client:
+        answer = client.trash([*chosen, str(outside), str(env["photos"] / "gone.jpg"),
+                               str(library["original"].parent)])
+    assert answer["trashed"] == chosen
+    assert [(f["path"], f["reason"]) for f in answer["failed"]] == [
+        (str(outside), "not inside a watched folder"),
+        (str(env["photos"] / "gone.jpg"), "no such file"),
+        (str(library["original"].parent), "a folder (only photos are sent to the trash)"),
+    ]
+    assert outside.exists() and library["original"].exists()  # refused ones untouched
+    refused = subprocess.run(photosift_cmd("trash", str(outside)), capture_output=True, text=True, timeout=120)
+    assert refused.returncode == 1 and refused.stderr == f"not moved: {outside}: not inside a watched folder\n"
+    for path in chosen:  # in the freedesktop trash, with what restores them
+        name = Path(path).name
+        assert (trash / "files" / name).exists() and not Path(path).exists()
+        assert f"Path={quote(path)}" in (trash / "info" / f"{name}.trashinfo").read_text()
+    wait_for(lambda: not set(chosen) & engine.catalog.paths(), 30)  # the index follows, as for any deletion
+    groups = engine.duplicates()
+    assert not any(set(chosen) & set(paths(g)) for g in groups)
+    assert len(groups) == 1  # the cat's WhatsApp copy went: its group with it
