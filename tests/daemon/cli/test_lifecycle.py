@@ -116,3 +116,25 @@ def test_start_says_why_the_daemon_could_not_start(env: dict[str, Path], home: P
 def test_logs_before_any_background_start_says_where_they_will_be(env: dict[str, Path], home: Path) -> None:
     none = run("logs")
     assert none.returncode == 1 and f"no daemon log yet at {env['cache'] / 'daemon.log'}" in none.stderr
+
+
+def test_a_daemon_that_crashes_at_start_leaves_a_last_word_that_ends_the_wait(
+    env: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # as an install missing one of photosift's modules did: the import failed before any word was said, and
+    # `status --wait 900` waited the whole 900 s for a daemon that was gone
+    from photosift.daemon.cli import main
+    from photosift.daemon.cli import run as run_commands
+
+    write_config(env["config"], folders=[str(env["photos"])])
+
+    def broken(_args: object, _config: object) -> int:
+        raise ModuleNotFoundError("No module named 'photosift.daemon.duplicates'")
+
+    monkeypatch.setattr(run_commands, "cmd_daemon", broken)
+    with pytest.raises(ModuleNotFoundError):
+        main.main(["daemon"])
+    waited = subprocess.run(photosift_cmd("status", "--wait", "300", "--since", "0"), capture_output=True,
+                            text=True, timeout=120)
+    assert waited.returncode == 1
+    assert "the daemon crashed: ModuleNotFoundError" in waited.stderr, waited.stderr
