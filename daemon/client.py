@@ -6,6 +6,7 @@ the per-user Unix socket (loopback TCP with a token on Windows).
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,11 @@ class Client:
     def similar(self, paths: list[str], k: int = 20, **filters: Any) -> list[Hit]:
         """Images like all of `paths` (which are left out), with the same filters as `search`."""
         return self._call("POST", "/v1/similar", json={"paths": paths, "k": k, **_filters(filters)})
+
+    def similar_to_image(self, data: bytes, k: int = 20, **filters: Any) -> list[Hit]:
+        """Images like the image whose bytes these are (a pasted screenshot), with `search`'s filters."""
+        return self._call("POST", "/v1/similar", json={"image": base64.b64encode(data).decode("ascii"), "k": k,
+                                                       **_filters(filters)})
 
     def classify(self, labels: list[str], path: str | None = None, url: str | None = None) -> list[Label]:
         body: dict[str, Any] = {"labels": labels}

@@ -86,6 +86,15 @@ class Embedder:
                 return stored
         return self.model.encode_images(self.pixels(real, shown=path)[None])[0]
 
+    def encode_data(self, data: bytes) -> np.ndarray:
+        """The embedding of an image given as its bytes; bytes that are no usable image are a
+        `RequestError` saying why."""
+        outcome = self.decoders.decode_data(data, self.model.input_resolution, self.limits)
+        if isinstance(outcome, Unreadable):
+            raise RequestError("bad_image", f"the uploaded image: {outcome.reason}", 422)
+        embedding: np.ndarray = self.model.encode_images(outcome.pixels[None])[0]
+        return embedding
+
     def pixels(self, source: str, shown: str | None = None) -> np.ndarray:
         """The encoder's input for a local path or an http(s) URL (fetched here, decoded in a worker);
         a file or URL that cannot be used is a `RequestError` naming it (as `shown`)."""
@@ -159,6 +168,14 @@ class Searcher:
             mean /= max(float(np.linalg.norm(mean)), 1e-12)
             query = mean.astype(np.float32)
             hits = self._nearest(query, k, filters, excluding=set(real))
+            return self._marked(query, False, hits)
+
+    def similar_to_data(self, data: bytes, k: int, filters: Filters = Filters()) -> list[Hit]:
+        """Images most like an image given as its bytes (a pasted screenshot, a picture from a browser),
+        decoded in a decoder process under indexing's limits; the picture itself, if indexed, comes first."""
+        with self.model.priority.query():
+            query = self.embedder.encode_data(data)
+            hits = self._nearest(query, k, filters)
             return self._marked(query, False, hits)
 
     def _marked(self, query: np.ndarray, has_text: bool, hits: list[Hit]) -> list[Hit]:

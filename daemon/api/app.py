@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 from datetime import datetime, timezone
@@ -40,6 +41,7 @@ from ..index.store import Hit as StoreHit
 from ..searcher import Filters, Searcher, Term
 from ..tags.queries import TagQueries
 from .schemas import (
+    MAX_IMAGE_BASE64,
     ClassifyRequest,
     ErrorResponse,
     ExportRequest,
@@ -60,6 +62,7 @@ from .schemas import (
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_UPLOAD_BYTES = MAX_IMAGE_BASE64 + MAX_BODY_BYTES  # `similar` with an uploaded image, and its filters
 # requests that only read (besides every GET): background work steps aside while they run (priority.py)
 READS = frozenset({"/v1/search", "/v1/similar", "/v1/classify", "/v1/tagged"})
 PathQuery = Annotated[str, Query(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
@@ -138,8 +141,12 @@ def create_app(daemon: Daemon) -> FastAPI:
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Any) -> Any:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return _error(413, "body_too_large", f"request bodies are limited to {MAX_BODY_BYTES} bytes")
+        limit = MAX_UPLOAD_BYTES if request.url.path == "/v1/similar" else MAX_BODY_BYTES
+        if length is None and request.headers.get("transfer-encoding"):
+            # a body of unknown length could be any length: the limits hold only against a declared one
+            return _error(411, "length_required", "send the body with a Content-Length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return _error(413, "body_too_large", f"request bodies are limited to {limit} bytes here")
         return await call_next(request)
 
     @app.middleware("http")
@@ -193,7 +200,17 @@ def create_app(daemon: Daemon) -> FastAPI:
 
     @app.post("/v1/similar")
     def similar(req: SimilarRequest) -> list[Hit]:
-        """Images most like the given ones (the inputs excluded); unindexed inputs are encoded on the fly."""
+        """Images most like the given ones (the inputs excluded; unindexed inputs are encoded on the fly), or
+        like an uploaded image (`image`: its bytes in base64, up to 32 MB, decoded under indexing's limits)."""
+        if (req.paths is None) == (req.image is None):
+            raise RequestError("invalid_request", 'give exactly one of "paths" and "image"', 422)
+        if req.image is not None:
+            try:
+                data = base64.b64decode(req.image, validate=True)
+            except ValueError as exc:  # binascii.Error among them: the alphabet is right, the padding not
+                raise RequestError("invalid_request", f"image: not base64 ({exc})", 422) from exc
+            return _hits(daemon.searcher.similar_to_data(data, req.k, _filters(req)))
+        assert req.paths is not None
         return _hits(daemon.searcher.similar(req.paths, req.k, _filters(req)))
 
     @app.post("/v1/classify")

@@ -13,6 +13,9 @@ MAX_K = 1000
 MAX_TEXT = 1000
 Text = Annotated[str, Field(min_length=1, max_length=MAX_TEXT)]
 # a NUL byte can never be part of a path (the OS rejects it with ValueError, not OSError)
+MAX_IMAGE_BYTES = 32 << 20  # an uploaded image (`similar`'s `image`): a screenshot or a photo, not a library
+MAX_IMAGE_BASE64 = (MAX_IMAGE_BYTES + 2) // 3 * 4
+Base64Image = Annotated[str, Field(min_length=4, max_length=MAX_IMAGE_BASE64, pattern=r"^[A-Za-z0-9+/]+={0,2}$")]
 PathText = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
 Weight = Annotated[float, Field(ge=-10, le=10)]
 
@@ -89,9 +92,11 @@ class ExportRequest(Strict):
 
 
 class SimilarRequest(Filtered):
-    """Images most like the mean of these images' embeddings (the inputs are excluded), filtered like search."""
+    """Images most like the mean of these images' embeddings (the inputs are excluded), or like an image
+    given as its bytes (`image`, base64), filtered like search."""
 
-    paths: Annotated[list[PathText], Field(min_length=1, max_length=100)]
+    paths: Annotated[list[PathText], Field(min_length=1, max_length=100)] | None = None
+    image: Base64Image | None = None
     k: Annotated[int, Field(ge=1, le=MAX_K)] = 20
 
 

@@ -163,6 +163,37 @@ def test_other_bad_requests(client: Client, library: Path) -> None:
     assert client.status()["indexed"] >= 16  # and the daemon is still there
 
 
+def test_similar_to_an_uploaded_image(client: Client, env: dict[str, Path], library: Path) -> None:
+    # a pasted screenshot or a picture copied from a browser: bytes, not a path
+    hits = client.similar_to_image((library / "red" / "red-square.png").read_bytes(), k=3)
+    assert names(hits)[0] == "red-square.png" and hits[0]["score"] > 0.999  # the same picture, indexed
+    uploaded = client.similar_to_image((library / "blue" / "blue-star.png").read_bytes(), k=2,
+                                       folder=str(library / "green"))
+    by_path = client.similar([str(library / "blue" / "blue-star.png")], k=2, folder=str(library / "green"))
+    # the filters apply alike; scores differ a little (the stored embedding is kept in fp16)
+    assert names(uploaded) == names(by_path)
+    assert [h["score"] for h in uploaded] == pytest.approx([h["score"] for h in by_path], abs=1e-3)
+    with pytest.raises(ApiError) as garbage:
+        client.similar_to_image(b"\xff\xd8\xff\xe0 not really a jpeg")
+    assert garbage.value.status == 422 and garbage.value.code == "bad_image"
+    assert str(garbage.value).startswith("the uploaded image: ")
+    http = client._http
+    for body in ({"k": 3}, {"paths": [str(library / "red" / "red-square.png")], "image": "AAAA"},
+                 {"image": "not base64!"}):
+        wrong = http.post("/v1/similar", json=body)
+        assert wrong.status_code == 422 and wrong.json()["error"]["code"] == "invalid_request", body
+    # the larger limit of an upload holds against the declared length, before a byte of the body is read;
+    # a body of undeclared length is refused, whatever the route
+    with socket.socket(socket.AF_UNIX) as raw:
+        raw.connect(str(env["run"] / "api.sock"))
+        raw.sendall(b"POST /v1/similar HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    b"Content-Length: 999999999\r\n\r\n")
+        assert raw.recv(4096).startswith(b"HTTP/1.1 413")
+    chunked = http.post("/v1/search", content=iter([b'{"query": "x"}']), headers={"content-type": "application/json"})
+    assert chunked.status_code == 411 and chunked.json()["error"]["code"] == "length_required"
+    assert client.status()["indexed"] >= 16
+
+
 def test_openapi_document_is_served(client: Client) -> None:
     doc = client._http.get("/openapi.json").json()
     assert {"/v1/status", "/v1/search", "/v1/similar", "/v1/classify", "/v1/files", "/v1/errors"} <= set(doc["paths"])
