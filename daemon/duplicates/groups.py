@@ -29,7 +29,8 @@ log = logging.getLogger(__name__)
 
 CANDIDATE = 0.9  # cosine of the embeddings for a pair to be looked at
 MAX_BITS = 12  # of the 64 of a pHash: re-saved, resized, recoloured, cropped by up to ~3 % a side
-# folders where copies of photos collect: a photo there is the one to let go when a twin lies elsewhere
+# how the names of folders where copies collect begin: a photo there is the one to let go when a twin lies
+# elsewhere
 COPIES = ("download", "whatsapp", "telegram", "signal", "messenger", "received", "sent")
 
 PHash = Callable[[FileRecord], int | None]  # a record's pHash computed now (its file decoded), None if it cannot
@@ -86,8 +87,9 @@ def find(archive: Archive, indexed: Iterable[str], compute: PHash, folder: str |
 def keep_order(record: FileRecord) -> tuple[int, int, bool, str]:
     """How a group is sorted, the copy to keep first: the largest picture, then the oldest, then one outside
     a folder where copies collect (then by path, so that the order is stable)."""
-    folder = os.path.dirname(record.path).lower()
-    return -record.width * record.height, record.taken_at, any(c in folder for c in COPIES), record.path
+    folders = os.path.dirname(record.path).lower().split(os.sep)
+    in_copies = any(name.startswith(COPIES) for name in folders)  # "Downloads", "WhatsApp Images"; not "present"
+    return -record.width * record.height, record.taken_at, in_copies, record.path
 
 
 def _prove(pairs: list[tuple[int, int]], records: list[FileRecord], archive: Archive,
