@@ -71,6 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # the reader went away (`photosift tags list | head`): stop quietly, as Unix tools do, and
+        # point stdout at nothing so the interpreter's final flush does not complain either
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except Exception as exc:
         # a bug, or a broken install (a module missing): the daemon's last word says so, or `status --wait`,
         # `start --wait` and the tray would wait for a daemon that is gone; the traceback follows as ever
@@ -78,11 +83,6 @@ def main(argv: list[str] | None = None) -> int:
             last_word.record(socket, last_word.FAILED, f"the daemon crashed: {exc!r} (the traceback is in its log)",
                              1)
         raise
-    except BrokenPipeError:
-        # the reader went away (`photosift tags list | head`): stop quietly, as Unix tools do, and
-        # point stdout at nothing so the interpreter's final flush does not complain either
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 141
 
 
 if __name__ == "__main__":
