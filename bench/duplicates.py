@@ -14,6 +14,7 @@ formats run when this CPU has native bf16 (what the daemon uses there), fp32 oth
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shutil
 import tempfile
 import time
@@ -65,6 +66,23 @@ def build(path: Path, n: int) -> tuple[Archive, list[str], int]:
     return archive, paths, planted
 
 
+def rss_mb(field: str = "VmRSS") -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    return float("nan")  # no /proc here
+
+
+def reset_peak() -> None:
+    """Start VmHWM afresh (Linux: writing 5 to clear_refs), so that each run's peak is its own."""
+    with contextlib.suppress(OSError):  # without it, the peak covers what ran before too
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def peak_mb() -> float:
+    return rss_mb("VmHWM")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=100_000, help="records (default 100,000)")
@@ -75,11 +93,14 @@ def main() -> None:
         archive, paths, planted = build(work / "copy.sqlite", args.size)
         formats = [torch.bfloat16, torch.float32] if native_bf16() else [torch.float32]
         for dtype in formats:
+            before = rss_mb()
+            reset_peak()
             started = time.perf_counter()
             groups = find(archive, paths, compute=lambda _record: None, dtype=dtype)
             seconds = time.perf_counter() - started
             print(f"{str(dtype).removeprefix('torch.'):>9}: {len(paths):,} records, {len(groups):,} groups "
-                  f"({planted:,} planted) in {seconds:.1f} s (blocked matrix products + pHash proof)", flush=True)
+                  f"({planted:,} planted) in {seconds:.1f} s (blocked matrix products + pHash proof); "
+                  f"memory: {before:.0f} MB before, peak {peak_mb():.0f} MB", flush=True)
         archive.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

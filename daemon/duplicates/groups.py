@@ -51,20 +51,29 @@ def find(archive: Archive, indexed: Iterable[str], compute: PHash, folder: str |
     wanted = set(indexed)
     inside = (folder.rstrip(os.sep) + os.sep) if folder else ""
     records: list[FileRecord] = []
-    vectors: list[np.ndarray] = []
+    by_bytes: dict[str, list[int]] = {}
+    # one of each set of identical files (its first) stands for all of them among the candidates; their
+    # embeddings are kept a page at a time (100,000 one-row arrays would cost half as much again)
+    speakers: list[int] = []
+    chosen: list[np.ndarray] = []
     for page, embeddings in archive.pages():
-        for record, vector in zip(page, embeddings, strict=True):
-            if record.path in wanted and record.path.startswith(inside):
-                records.append(record)
-                vectors.append(vector)
+        rows = []
+        for row, record in enumerate(page):
+            if record.path not in wanted or not record.path.startswith(inside):
+                continue
+            same = by_bytes.setdefault(record.content_hash, [])
+            if not same:
+                speakers.append(len(records))
+                rows.append(row)
+            same.append(len(records))
+            records.append(record)
+        chosen.append(embeddings[rows])
     if len(records) < 2:
         return []
-    by_bytes: dict[str, list[int]] = {}
-    for i, record in enumerate(records):
-        by_bytes.setdefault(record.content_hash, []).append(i)
-    # one of each set of identical files stands for all of them among the candidates
-    speakers = [members[0] for members in by_bytes.values()]
-    pairs = close_pairs(np.stack([vectors[i] for i in speakers]), CANDIDATE, dtype)
+    vectors = np.concatenate(chosen)
+    del chosen
+    pairs = close_pairs(vectors, CANDIDATE, dtype)
+    del vectors
     proven = _prove([(speakers[p.first], speakers[p.second]) for p in pairs], records, archive, compute)
     joined = _Union(len(records))
     for members in by_bytes.values():

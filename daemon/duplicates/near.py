@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-BLOCK = 1024  # rows per product: 1024 x 100,000 scores are 400 MB in float32, 200 MB in bf16
+BLOCK = 512  # rows per product: 512 x 100,000 scores are 200 MB in float32, 100 MB in bf16
 NEIGHBOURS = 16
 
 
