@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import shutil
 import tempfile
 import time
@@ -23,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from machine import describe
+from memory import rss_mb
 from search_recall import clustered
 
 from photosift.daemon.duplicates.groups import find
@@ -66,21 +68,10 @@ def build(path: Path, n: int) -> tuple[Archive, list[str], int]:
     return archive, paths, planted
 
 
-def rss_mb(field: str = "VmRSS") -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
-    return float("nan")  # no /proc here
-
-
 def reset_peak() -> None:
     """Start VmHWM afresh (Linux: writing 5 to clear_refs), so that each run's peak is its own."""
     with contextlib.suppress(OSError):  # without it, the peak covers what ran before too
         Path("/proc/self/clear_refs").write_text("5")
-
-
-def peak_mb() -> float:
-    return rss_mb("VmHWM")
 
 
 def main() -> None:
@@ -93,14 +84,14 @@ def main() -> None:
         archive, paths, planted = build(work / "copy.sqlite", args.size)
         formats = [torch.bfloat16, torch.float32] if native_bf16() else [torch.float32]
         for dtype in formats:
-            before = rss_mb()
+            before = rss_mb(os.getpid())
             reset_peak()
             started = time.perf_counter()
             groups = find(archive, paths, compute=lambda _record: None, dtype=dtype)
             seconds = time.perf_counter() - started
             print(f"{str(dtype).removeprefix('torch.'):>9}: {len(paths):,} records, {len(groups):,} groups "
                   f"({planted:,} planted) in {seconds:.1f} s (blocked matrix products + pHash proof); "
-                  f"memory: {before:.0f} MB before, peak {peak_mb():.0f} MB", flush=True)
+                  f"memory: {before:.0f} MB before, peak {rss_mb(os.getpid(), 'VmHWM'):.0f} MB", flush=True)
         archive.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -19,6 +19,7 @@ their values; it says which). Figures compare only within one run on one machine
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -59,12 +60,10 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
 def descendants(pid: int) -> list[int]:
     """The processes `pid` started, and theirs (decoder workers are the fork server's children)."""
     found: list[int] = []
-    try:
+    with contextlib.suppress(OSError):  # gone meanwhile: it has no processes left to list
         for task in Path(f"/proc/{pid}/task").iterdir():
             for kid in (task / "children").read_text().split():
                 found += [int(kid), *descendants(int(kid))]
-    except OSError:
-        pass  # gone meanwhile
     return found
 
 

@@ -90,9 +90,7 @@ class Embedder:
         """The embedding of an image given as its bytes; bytes that are no usable image are a
         `RequestError` saying why."""
         outcome = self.decoders.decode_data(data, self.model.input_resolution, self.limits)
-        if isinstance(outcome, Unreadable):
-            raise RequestError("bad_image", f"the uploaded image: {outcome.reason}", 422)
-        embedding: np.ndarray = self.model.encode_images(outcome.pixels[None])[0]
+        embedding: np.ndarray = self.model.encode_images(_usable(outcome, "the uploaded image")[None])[0]
         return embedding
 
     def pixels(self, source: str, shown: str | None = None) -> np.ndarray:
@@ -107,12 +105,16 @@ class Embedder:
                 raise RequestError("bad_image", exc.reason, 422) from exc
         else:
             outcome = self.decoders.decode(source, size, self.limits)
-        if isinstance(outcome, Unreadable):
-            raise RequestError("bad_image", f"{shown or source}: {outcome.reason}", 422)
-        if isinstance(outcome, StillChanging):
-            raise RequestError("file_changing", f"{shown or source}: {outcome.reason}; try again once it is "
-                               "written", 409)
-        return outcome.pixels
+        return _usable(outcome, shown or source)
+
+
+def _usable(outcome: Decoded | Picture | Unreadable | StillChanging, shown: str) -> np.ndarray:
+    """A decoder's answer as the encoder's input, or the `RequestError` that names `shown` and says why not."""
+    if isinstance(outcome, Unreadable):
+        raise RequestError("bad_image", f"{shown}: {outcome.reason}", 422)
+    if isinstance(outcome, StillChanging):
+        raise RequestError("file_changing", f"{shown}: {outcome.reason}; try again once it is written", 409)
+    return outcome.pixels
 
 
 class Searcher:
