@@ -209,6 +209,8 @@ class Pipeline:
         self._resumed.set()
         self._decoding = 0  # paths a worker holds and has not passed on yet
         self._waiting: set[str] = set()  # paths in the queue, not yet taken by a worker
+        self._examining: set[str] = set()  # paths a worker took, until the writer has applied their outcome
+        self._again: set[str] = set()  # of those, the ones submitted again meanwhile
         self._paths: queue.Queue[str | _Stop] = queue.Queue(maxsize=max(64, 4 * batch_size))
         self._decoded: queue.Queue[Examined | _Stop] = queue.Queue(maxsize=2 * batch_size)
         self._ops: queue.Queue[WriterOp | _Stop] = queue.Queue(maxsize=64)
@@ -236,10 +238,15 @@ class Pipeline:
         """Queue a path for examination; blocks while the pipeline is full. False once stopping.
 
         A path already waiting in the queue is not queued again: the waiting one will see
-        the file as it is when it is examined.
+        the file as it is when it is examined. A path being examined, encoded or written is
+        looked at again once its outcome is applied, never beside it: a new folder's scan and
+        its files' events both find the same files, and two looks at once would encode twice.
         """
         with self._idle:
             if path in self._waiting:
+                return True
+            if path in self._examining:
+                self._again.add(path)
                 return True
             self._waiting.add(path)
             self._pending += 1
@@ -338,6 +345,17 @@ class Pipeline:
             self._stopped = True
             self._idle.notify_all()
 
+    def _release(self, paths: tuple[str, ...]) -> None:
+        """The outcome of examining `paths` is applied: one submitted again meanwhile is looked at once
+        more after a quiet spell (it changed again, or a scan and an event both found it; then the look
+        finds it unchanged and costs a stat)."""
+        with self._idle:
+            again = [p for p in paths if p in self._again]
+            self._examining.difference_update(paths)
+            self._again.difference_update(again)
+        for path in again:  # before the caller completes the work: `settling` counts it first
+            self._debouncer.touch(path)
+
     def _put_control(self, q: queue.Queue[str | _Stop]) -> None:
         while True:
             try:
@@ -369,11 +387,13 @@ class Pipeline:
                 continue
             with self._idle:
                 self._waiting.discard(path)
+                self._examining.add(path)
                 self._decoding += 1
             self._resumed.wait()
             if not self.keeper.admit(path):  # the store fails and enough waits for it already
                 with self._idle:
                     self._decoding -= 1
+                self._release((path,))
                 self._complete(1)
                 continue
             self._decode_gate.wait()
@@ -389,6 +409,8 @@ class Pipeline:
                 self._decoded.put(result)
             else:
                 self._ops.put(result)
+                if isinstance(result, Remove):  # a removal releases nothing at the writer (see _examined)
+                    self._release((path,))
             with self._idle:
                 self._decoding -= 1
 
@@ -461,8 +483,21 @@ class Pipeline:
                 # a bug on one op (the store's own failures are held and retried by the keeper):
                 # the next reconcile finds these files again; the daemon keeps running
                 log.exception("writing %s failed", type(op).__name__)
+            self._release(_examined(op))
             self._complete(_weight(op))
             self.keeper.tick()
+
+
+def _examined(op: WriterOp) -> tuple[str, ...]:
+    """The examined paths whose outcome `op` is. Removals and moves are left out: the watcher sends
+    them too, and one of those must not release a path that a worker still holds."""
+    if isinstance(op, Encoded):
+        return tuple(d.path for d, _ in op.items)
+    if isinstance(op, Reuse):
+        return (op.record.path,)
+    if isinstance(op, Failed | Done):
+        return (op.path,)
+    return ()
 
 
 def _weight(op: WriterOp) -> int:

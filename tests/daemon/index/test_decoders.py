@@ -6,6 +6,7 @@ comes from `tests/fixtures/misbehaving_codec.py`, installed in the workers only.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from engine_harness import CountingModel
+from helpers import wait_for
 from PIL import Image
 from skimage import data
 
@@ -103,6 +106,28 @@ def test_indexing_goes_on_past_a_hung_file(parts: Parts) -> None:
     assert failure.path == str(hung) and failure.reason.startswith("decoding took longer than 2 s")
     # recorded against this version of the file: it is tried again only when it changes
     assert parts.ledger.failed_unchanged(str(hung), failure.stat)
+
+
+def test_a_path_submitted_again_while_in_hand_is_encoded_once(parts: Parts) -> None:
+    # a new folder's scan and its files' created events both submit the same files: the second
+    # submission waits for the first one's outcome, then finds the file unchanged
+    held = photo(parts.root / "held.jpg")
+    hold = Path(f"{held}.hold")
+    hold.touch()
+    counting = CountingModel(parts.stages.model)
+    stages = dataclasses.replace(parts.stages, model=counting)
+    pipeline = Pipeline(stages, parts.writer, batch_size=4, workers=2, quiet=0.1, decoder_init=CODEC)
+    pipeline.start()
+    try:
+        assert pipeline.submit(str(held))
+        wait_for(lambda: Path(f"{held}.started").exists(), 30)  # a worker decodes it now
+        assert pipeline.submit(str(held))  # the other worker is free to take it
+        hold.unlink()
+        wait_for(lambda: pipeline.completed == 2 and pipeline.pending == 0 and pipeline.settling == 0, 30)
+    finally:
+        pipeline.stop()
+    assert counting.images_encoded == 1
+    assert parts.catalog.paths() == {str(held)}
 
 
 def test_queries_decode_files_and_bytes_in_workers_under_the_same_budget(parts: Parts, tmp_path: Path) -> None:
