@@ -138,6 +138,32 @@ class Trashed(TypedDict):
     failed: list[FailureBrief]
 
 
+class SavedState(TypedDict):
+    """A saved search: what it asks, its folder of links, how many links it holds, when last brought up
+    to date (None: never)."""
+
+    name: str
+    query: str
+    exclude: list[str]
+    folder: str | None
+    taken_after: str | None
+    taken_before: str | None
+    tags: list[str]
+    path: str
+    links: int
+    updated_at: str | None
+
+
+class SavedRemoved(TypedDict):
+    """A saved search forgotten: its folder, how many of photosift's links went, and what stays there
+    (the user's own files: never touched; the folder itself goes only when nothing is left)."""
+
+    name: str
+    path: str
+    removed: int
+    left: list[str]
+
+
 class Failure(TypedDict):
     """A file that could not be indexed, why, its size then and when it was tried."""
 

@@ -25,6 +25,8 @@ from .answers import (
     Paused,
     RebuildInfo,
     Rescan,
+    SavedRemoved,
+    SavedState,
     Status,
     StoreCheck,
     StoreState,
@@ -131,6 +133,19 @@ class Client:
     def trash(self, paths: list[str]) -> Trashed:
         """Move photos (inside watched folders) to the desktop's trash."""
         return self._call("POST", "/v1/trash", json={"paths": paths})
+
+    def saved(self) -> list[SavedState]:
+        """The saved searches and their folders."""
+        return self._call("GET", "/v1/saved")
+
+    def save_search(self, name: str, query: str = "", exclude: list[str] | None = None, **filters: Any) -> SavedState:
+        """Keep a search as a folder of links (`search`'s filters; no query: the files carrying `tags`)."""
+        body = {"name": name, "query": query or None, "exclude": exclude or [], **_filters(filters)}
+        # the first filling runs the search and makes its links: longer than a query on a large library
+        return self._call("POST", "/v1/saved", json=body, timeout=max(self.timeout, 120))
+
+    def remove_saved(self, name: str) -> SavedRemoved:
+        return self._call("DELETE", "/v1/saved", params={"name": name})
 
     def errors(self) -> list[Failure]:
         return self._call("GET", "/v1/errors")

@@ -76,6 +76,8 @@ class Config:
     max_pixels: int = 120_000_000
     max_file_mb: int = 1024
     socket: str = ""  # empty: paths.socket_path()
+    # where saved searches keep their folders of links (never indexed, wherever it is)
+    saved_folder: Path = field(default_factory=lambda: paths.default_pictures_dir() / "photosift")
     tagging: TagSettings = field(default_factory=TagSettings)
     source: str = "defaults"
 
@@ -228,6 +230,9 @@ SCHEMA: dict[str, Key | Table] = {
     "max_file_mb": Key(lambda v: _is_int(v) and v >= 1, "a positive integer (megabytes)"),
     "socket": Key(lambda v: isinstance(v, str), "a path for the API socket (empty: the per-user runtime dir)",
                   lambda v: str(Path(v).expanduser()) if v else v),
+    "saved_folder": Key(lambda v: isinstance(v, str) and v.strip() != "",
+                        "a folder's path for the saved searches' folders of links",
+                        lambda v: Path(os.path.expandvars(v)).expanduser().absolute()),
     "tagging": TAGGING,
 }
 

@@ -58,6 +58,17 @@ def _read(text: str) -> tuple[datetime, datetime]:
     return moment, moment
 
 
+def unix_start(text: str | None) -> int | None:
+    """The start of the period a date names, in unix seconds; a date without a zone is the user's local
+    time."""
+    if text is None:
+        return None
+    moment = period_start(text)
+    if moment.tzinfo is None:
+        moment = moment.astimezone()
+    return int(moment.timestamp())
+
+
 def iso(moment: float) -> str:
     """A moment (seconds since 1970) as the API and every `--json` write it: ISO 8601 in UTC, to the second
     (`2024-06-30T16:30:05Z`), the form the API's search results have."""

@@ -22,7 +22,7 @@ from .answers import DuplicateGroup, Failure, FileInfo, Status, Trashed
 from .api.app import create_app
 from .api.server import ApiServer
 from .config import Config, decode_threads
-from .dates import iso
+from .dates import iso, unix_start
 from .decode import Decoded, Limits
 from .duplicates.groups import find as duplicate_groups
 from .errors import StoreUnavailable
@@ -41,12 +41,16 @@ from .index.watcher import Watcher
 from .index.writer import Writer
 from .lock import DataDirLock
 from .model import ClipModel, load, model_id_for
-from .searcher import Embedder, Searcher
+from .saved.live import SavedFolders
+from .saved.spec import SavedSearch
+from .searcher import Embedder, Filters, Searcher, Term
 from .tags.queries import TagQueries
 from .tags.sync import TagSync
 from .trash import to_trash
 
 log = logging.getLogger(__name__)
+
+SAVED_MAX = 10_000  # links in one saved search's folder, at most (its best results)
 
 
 class Engine:
@@ -71,7 +75,7 @@ class Engine:
         folders = tuple(Path(r) for r in (roots if roots is not None else config.folders))
         self.config_roots = roots is None  # the config's folders (the daemon), not `index DIR`'s own
         # the one list of roots; `Roots` replaces it when the user adds or removes a folder
-        self.rules = Rules.build(folders, config.exclude, config.extensions)
+        self.rules = Rules.build(folders, config.exclude, config.extensions, skip=(config.saved_folder,))
         self.watch = watch
         self.serve_api = serve_api
         self.lock = DataDirLock(data_dir)
@@ -167,6 +171,11 @@ class Engine:
         embedder = Embedder(model, self.store, self.archive, self.catalog, limits, self.decoders)
         self.tag_queries = TagQueries(self.tags, self.catalog, model.priority, embed_image=embedder.image)
         self.searcher = Searcher(embedder, tagged=self.tag_queries.tagged, neutral=self.tags.tagger.neutral)
+        self.saved = SavedFolders(self.data_dir / "saved.json", config.saved_folder, self._saved_results,
+                                  lambda: self.catalog.generation, model.priority)
+        if self.watch:  # `index --once` leaves the folders to the daemon
+            self.saved.start()
+            self._started("saved searches", self.saved.stop)
         if self.serve_api:
             self.api = ApiServer(create_app(self), config.socket_path)
             self.api.start()
@@ -247,6 +256,15 @@ class Engine:
                             "height": r.height, "taken_at": iso(r.taken_at), "keep": i == 0}
                            for i, r in enumerate(g.files)]}
                 for g in groups]
+
+    def _saved_results(self, search: SavedSearch) -> list[str]:
+        """A saved search's photos: the relevant results of its words, or the files carrying its tags."""
+        filters = Filters(search.folder, unix_start(search.taken_after), unix_start(search.taken_before),
+                          list(search.tags) or None)
+        if not search.query:
+            return self.searcher.passing(filters)
+        terms = [Term(text=search.query), *(Term(text=t, weight=-1.0) for t in search.exclude)]
+        return [h.record.path for h in self.searcher.relevant(terms, filters, SAVED_MAX)]
 
     def trash(self, paths: list[str]) -> Trashed:
         """Move photos inside the watched folders to the desktop's trash (trash.py); the watcher sees them

@@ -27,6 +27,7 @@ from .model import ClipModel
 from .relevance import Relevance
 
 URL_TIMEOUT = 20.0
+RELEVANT_FIRST = 100  # how far `relevant` reads the ranking first
 MAX_URL_BYTES = 64 << 20
 
 
@@ -179,6 +180,31 @@ class Searcher:
             query = self.embedder.encode_data(data)
             hits = self._nearest(query, k, filters)
             return self._marked(query, False, hits)
+
+    def relevant(self, terms: list[Term], filters: Filters, limit: int) -> list[Hit]:
+        """Every relevant match (at most `limit`), best first, for work that wants them all (a saved search's
+        folder): the ranking is read further, twice as far each time, while all of it is relevant. Not a
+        query: it runs as background work."""
+        query = self.compose(terms)
+        has_text = any(t.text for t in terms)
+        k = min(RELEVANT_FIRST, limit)
+        while True:
+            hits = self._marked(query, has_text, self._nearest(query, k, filters))
+            relevant = [h for h in hits if h.relevant]
+            if len(relevant) < k or k >= limit:
+                return relevant
+            k = min(2 * k, limit)
+
+    def passing(self, filters: Filters) -> list[str]:
+        """The indexed paths that pass the filters, sorted: what a saved tag (a filter with no words) holds."""
+        paths = self.catalog.paths() if filters.folder is None else set(
+            self.catalog.under(os.path.realpath(filters.folder)))
+        if filters.tags:
+            paths &= set(self.tagged(filters.tags))
+        start = filters.taken_after if filters.taken_after is not None else -(1 << 62)
+        end = filters.taken_before if filters.taken_before is not None else 1 << 62
+        records = (self.catalog.get(p) for p in paths)
+        return sorted(r.path for r in records if r is not None and start <= r.taken_at < end)
 
     def _marked(self, query: np.ndarray, has_text: bool, hits: list[Hit]) -> list[Hit]:
         marks = self.relevance.mark(query, has_text, hits)

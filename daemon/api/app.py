@@ -26,18 +26,22 @@ from ..answers import (
     Paused,
     RebuildInfo,
     Rescan,
+    SavedRemoved,
+    SavedState,
     Status,
     StoreCheck,
     StoreState,
     Trashed,
     VocabularyEntry,
 )
-from ..dates import period_start
+from ..dates import unix_start
 from ..errors import RequestError, StoreUnavailable
 from ..folders import Change
 from ..index.health import StoreHealth
 from ..index.roots import Roots
 from ..index.store import Hit as StoreHit
+from ..saved.live import SavedFolders
+from ..saved.spec import SavedSearch
 from ..searcher import Filters, Searcher, Term
 from ..tags.queries import TagQueries
 from .schemas import (
@@ -52,6 +56,7 @@ from .schemas import (
     ImageTerm,
     Label,
     RescanRequest,
+    SavedRequest,
     SearchRequest,
     SimilarRequest,
     TaggedRequest,
@@ -75,6 +80,7 @@ class Daemon(Protocol):
     tag_queries: TagQueries
     roots: Roots
     health: StoreHealth
+    saved: SavedFolders
 
     def status(self) -> Status: ...
     def store_task(self, action: str, reason: str = "", timeout: float | None = None) -> object: ...
@@ -104,20 +110,10 @@ def _hits(hits: list[StoreHit]) -> list[Hit]:
     ]
 
 
-def _unix(text: str | None) -> int | None:
-    """The start of the period a date names, in unix seconds (dates.py)."""
-    if text is None:
-        return None
-    moment = period_start(text)
-    if moment.tzinfo is None:
-        moment = moment.astimezone()  # a date without zone means the user's local time
-    return int(moment.timestamp())
-
-
 def _filters(req: Filtered) -> Filters:
     """The one conversion of the request's filters (search and similar share them): taken from the start of
     `taken_after`'s period up to, not including, the start of `taken_before`'s."""
-    return Filters(req.folder, _unix(req.taken_after), _unix(req.taken_before), req.tags)
+    return Filters(req.folder, unix_start(req.taken_after), unix_start(req.taken_before), req.tags)
 
 
 def _term(raw: str | TextTerm | ImageTerm) -> Term:
@@ -235,6 +231,27 @@ def create_app(daemon: Daemon) -> FastAPI:
         """Move photos to the desktop's trash (never deleted outright; restorable from there); only files
         inside a watched folder. The index follows as for any deletion."""
         return daemon.trash(req.paths)
+
+    @app.get("/v1/saved")
+    def list_saved() -> list[SavedState]:
+        """The saved searches, each with its folder of links and how many it holds."""
+        return daemon.saved.states()
+
+    @app.post("/v1/saved")
+    def add_saved(req: SavedRequest) -> SavedState:
+        """Keep a search as a folder of links to its relevant results (a tag's files, with `tags` and no
+        `query`), kept up to date as photos arrive, change, move or go."""
+        if req.folder is not None and not os.path.isabs(req.folder):
+            raise RequestError("relative_path", f"give the folder as an absolute path, not {req.folder!r}", 422)
+        folder = os.path.realpath(req.folder) if req.folder else None
+        return daemon.saved.add(SavedSearch(req.name, (req.query or "").strip(), tuple(req.exclude), folder,
+                                            req.taken_after, req.taken_before, tuple(req.tags or ())))
+
+    @app.delete("/v1/saved")
+    def remove_saved(name: Annotated[str, Query(min_length=1, max_length=1000)]) -> SavedRemoved:
+        """Forget a saved search; only the links photosift made leave its folder (the folder goes when
+        nothing else is in it)."""
+        return daemon.saved.remove(name)
 
     @app.get("/v1/files")
     def files(path: PathQuery) -> FileInfo:

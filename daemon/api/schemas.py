@@ -77,6 +77,15 @@ class SearchRequest(Filtered):
     k: Annotated[int, Field(ge=1, le=MAX_K)] = 20
 
 
+class SavedRequest(Filtered):
+    """A search to keep as a folder: `name` (the folder's), the words (`query`, one description) and texts to
+    push away (`exclude`), with search's filters; without words, the files carrying `tags`."""
+
+    name: Annotated[str, Field(min_length=1, max_length=1000)]
+    query: Annotated[str, Field(max_length=MAX_TEXT)] | None = None
+    exclude: Annotated[list[Text], Field(max_length=32)] = []
+
+
 class TaggedRequest(Strict):
     """Files carrying tags: all of them ("all") or at least one ("any")."""
 

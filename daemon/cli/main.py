@@ -14,7 +14,7 @@ import sys
 from .. import __version__, last_word, paths
 from ..config import load
 from ..errors import PhotosiftError
-from . import control, desktop, docs, duplicates, lifecycle, queries, run, store, tags
+from . import control, desktop, docs, duplicates, lifecycle, queries, run, saved, store, tags
 
 
 def _setup_logging(level: str) -> None:
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     lifecycle.add_parsers(sub)
     queries.add_parsers(sub)
     duplicates.add_parsers(sub)
+    saved.add_parsers(sub)
     control.add_parsers(sub)
     store.add_parsers(sub)
     tags.add_parsers(sub)

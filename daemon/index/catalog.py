@@ -25,6 +25,7 @@ class Catalog:
         self._by_hash: dict[str, set[str]] = defaultdict(set)
         self._by_folder: dict[str, set[str]] = defaultdict(set)  # the folders polled for want of a watch
         self._per_root: Counter[str] = Counter()
+        self.generation = 0  # moves with every change: readers that keep something derived see it is stale
         for record in records:
             self._add(record)
 
@@ -55,6 +56,7 @@ class Catalog:
         with self._lock:
             for record in records:
                 self._add(record)
+            self.generation += 1
 
     def reset(self, records: Iterable[FileRecord]) -> None:
         """Hold exactly `records` from now on (the store was rebuilt from them)."""
@@ -65,6 +67,7 @@ class Catalog:
             self._per_root.clear()
             for record in records:
                 self._add(record)
+            self.generation += 1
 
     def remove(self, paths: Iterable[str]) -> None:
         with self._lock:
@@ -72,6 +75,7 @@ class Catalog:
                 record = self._by_path.pop(path, None)
                 if record is not None:
                     self._forget(record)
+            self.generation += 1
 
     def get(self, path: str) -> FileRecord | None:
         with self._lock:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Rules:
-    """Exclude globs and the extension filter, applied to paths under a root.
+    """Exclude globs, folders photosift fills itself and the extension filter, applied to paths under a root.
 
     Shared by every component; `roots` is replaced as a whole (never mutated in
     place) when the user adds or removes a folder, so readers always see a
@@ -35,10 +35,13 @@ class Rules:
     roots: tuple[str, ...]
     exclude: tuple[str, ...]
     extensions: frozenset[str]
+    skip: tuple[str, ...] = ()  # folders photosift fills itself (the saved searches' links): never indexed
 
     @classmethod
-    def build(cls, roots: tuple[Path, ...], exclude: tuple[str, ...], extensions: tuple[str, ...]) -> Rules:
-        return cls(tuple(os.path.abspath(r) for r in roots), exclude, frozenset(e.lower() for e in extensions))
+    def build(cls, roots: tuple[Path, ...], exclude: tuple[str, ...], extensions: tuple[str, ...],
+              skip: tuple[Path, ...] = ()) -> Rules:
+        return cls(tuple(os.path.abspath(r) for r in roots), exclude, frozenset(e.lower() for e in extensions),
+                   tuple(os.path.abspath(f) for f in skip))
 
     def root_of(self, path: str) -> str | None:
         """The configured root that contains `path` (the deepest, if roots nest)."""
@@ -56,7 +59,7 @@ class Rules:
     def excluded(self, path: str) -> bool:
         """True if any component below the root, or the relative path, matches an exclude glob."""
         root = self.root_of(path)
-        if root is None:
+        if root is None or any(path == f or path.startswith(f + os.sep) for f in self.skip):
             return True
         rel = PurePosixPath(Path(os.path.relpath(path, root)).as_posix())
         if rel.as_posix() == ".":
