@@ -43,6 +43,7 @@ def make_engine(env: dict[str, Path], model: CountingModel, watch: bool = True, 
         rescan_interval=0.0, decode_workers=0, batch_size=8,
     )
     settings.update(overrides)
+    settings.setdefault("saved_folder", env["data"].parent / "saved searches")  # never the user's ~/Pictures
     return Engine(Config(**settings), env["data"], env["cache"], watch=watch, model=model,  # type: ignore[arg-type]
                   serve_api=serve_api)
 

@@ -72,14 +72,18 @@ class Actions:
     def errors(self) -> None:
         self.gui.ui.post(self.gui.show_errors)
 
+    def open_path(self, path: str) -> None:
+        """Open a file or folder (a saved search's) with the desktop's default application."""
+        try:
+            self.opener(path)
+        except OSError as exc:
+            log.warning("cannot open %s: %s", path, exc)
+
     def open_config(self) -> None:
         """Open the config file in the user's editor, writing a commented starter file if there is none."""
         if not self.config_path.exists():
             atomic.write_text(self.config_path, STARTER_CONFIG)
-        try:
-            self.opener(str(self.config_path))
-        except OSError as exc:
-            log.warning("cannot open %s: %s", self.config_path, exc)
+        self.open_path(str(self.config_path))
 
     def start_daemon(self) -> None:
         """As `photosift start` does (its user service where installed, else in the background), without

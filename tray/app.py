@@ -19,14 +19,15 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from photosift.daemon import last_word, paths
-from photosift.daemon.answers import Status
+from photosift.daemon.answers import SavedState, Status
 from photosift.daemon.client import Client
 from photosift.daemon.config import Config
-from photosift.daemon.errors import DaemonNotRunning, DisplayError, PhotosiftError
+from photosift.daemon.errors import ApiError, DaemonNotRunning, DisplayError, PhotosiftError
 from photosift.daemon.lock import FileLock
 
 from . import icons
@@ -108,6 +109,7 @@ class TrayApp:
         self.reader = Reader()
         self.look = down()
         self.status: Status | None = None
+        self.saved: list[SavedState] = []  # the saved searches, listed in the menu
         self.actions = Actions(config_path, gui, changed=self.poke)
         gui.errors_seen = self._errors_seen  # seen in the list, or in the search window's notice
         self._pystray = load_pystray()
@@ -132,12 +134,21 @@ class TrayApp:
             pystray.MenuItem(lambda _item: "Resume indexing" if paused() else "Pause indexing",
                              lambda: self.actions.set_paused(not paused()), visible=up),
             pystray.MenuItem("Folders…", self.actions.folders, visible=up),
+            pystray.MenuItem("Saved searches", pystray.Menu(self._saved_items),
+                             visible=lambda _item: up(_item) and bool(self.saved)),
             pystray.MenuItem("Recent errors…", self.actions.errors, visible=up),
             pystray.MenuItem("Open config", self.actions.open_config),
             pystray.MenuItem("Start daemon", self.actions.start_daemon, visible=lambda _item: self.status is None),
             pystray.Menu.SEPARATOR,
             pystray.MenuItem("Quit", self.quit),
         )
+
+    def _saved_items(self) -> list[pystray.MenuItem]:
+        """One entry per saved search: it opens the search's folder in the file manager."""
+        def opener(path: str) -> Callable[[], None]:
+            return lambda: self.actions.open_path(path)
+
+        return [self._pystray.MenuItem(s["name"], opener(s["path"])) for s in self.saved]
 
     @property
     def has_menu(self) -> bool:
@@ -183,6 +194,7 @@ class TrayApp:
         try:
             with Client(self.config.socket_path, timeout=STATUS_TIMEOUT) as client:
                 status = client.status()
+                saved = _saved(client)
         except DaemonNotRunning:
             self._show(down(last_word.explain(last_word.read(self.config.socket_path))), None)
             self._down_delay = min(self._down_delay * 2, DOWN_POLL_MAX) if self._down_delay else DOWN_POLL_FIRST
@@ -192,6 +204,9 @@ class TrayApp:
             return IDLE_POLL
         self._down_delay = 0.0
         look = self.reader.look(status)
+        if saved != self.saved:
+            self.saved = saved
+            self.icon.update_menu()
         self._show(look, status)
         return BUSY_POLL if look.state == "indexing" else IDLE_POLL
 
@@ -235,6 +250,16 @@ class TrayApp:
         if self._icon_thread.is_alive():
             _break_xorg_loop(self.icon, self._icon_thread)
         self.actions.close()
+
+
+def _saved(client: Client) -> list[SavedState]:
+    """The daemon's saved searches; none from a daemon older than them."""
+    try:
+        return client.saved()
+    except ApiError as exc:
+        if exc.status == 404:
+            return []
+        raise
 
 
 def _enable_clicks(icon: pystray.Icon) -> None:

@@ -14,6 +14,7 @@ from PIL import Image, ImageFilter, ImageGrab
 
 from photosift.daemon.config import load
 from photosift.daemon.engine import Engine
+from photosift.daemon.saved.spec import SavedSearch
 from photosift.shell_ext.common import photosift_argv
 from photosift.tray import icons
 from photosift.tray.actions import STARTER_CONFIG
@@ -116,6 +117,20 @@ def test_folders_from_the_menu(desk: Desk, daemon: Engine, make_tray, env: dict[
     dialog.remove_button.invoke()  # the last folder: the daemon refuses, the dialog says why
     desk.pump_until(lambda: "is the only watched folder" in dialog.status.cget("text"))
     assert (extra / "extra.png").exists()
+
+
+def test_saved_searches_are_listed_and_open_in_the_file_manager(desk: Desk, daemon: Engine, make_tray) -> None:
+    app = make_tray()
+    wait_for(lambda: app.look.state == "idle", 30)
+    assert "Saved searches" not in menu(app)  # none yet: no empty submenu
+    reds = daemon.saved.add(SavedSearch("red things", "red"))
+    daemon.saved.add(SavedSearch("stars", tags=("star",)))
+    app.poke()
+    wait_for(lambda: "Saved searches" in menu(app), 30)
+    submenu = next(item for item in app.icon.menu if item.text == "Saved searches").submenu
+    assert [item.text for item in submenu] == ["red things", "stars"]
+    next(item for item in submenu if item.text == "red things")(app.icon)
+    assert desk.opened == [reds["path"]] and Path(reds["path"]).is_dir()
 
 
 def test_errors_turn_the_icon_red_until_looked_at(desk: Desk, daemon: Engine, make_tray, env: dict[str, Path],
