@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import sys
 import threading
@@ -102,3 +103,17 @@ def daemon(env: dict[str, Path], model, library: Path) -> Iterator[Engine]:
 def client(env: dict[str, Path], daemon: Engine) -> Iterator[Client]:
     with Client(env["run"] / "api.sock") as c:
         yield c
+
+
+@pytest.fixture
+def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The desktop's trash in a temp dir: send2trash reads XDG_DATA_HOME once, when imported, so its three
+    names for the home trash are pointed here (the files really move, with their .trashinfo)."""
+    from send2trash import plat_other
+
+    data_home = tmp_path / "xdg-data"
+    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
+    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data_home))
+    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
+    monkeypatch.setattr(plat_other, "HOMETRASH", str(data_home / "Trash"))
+    return data_home / "Trash"

@@ -3,8 +3,8 @@
 - `daemon/index/` never imports `daemon/tags/` (the writer talks to tagging through a Protocol);
 - inside `daemon/`, only the CLI (`daemon/cli/`) imports the front ends `tray/` and `shell_ext/`;
 - the front ends import only the daemon's public parts: its client and the answers' shapes, progress,
-  the daemon's last word, the foundations (config, paths, errors, dates, decode, atomic, lock) and the API's
-  socket transport;
+  answers in words, the daemon's last word, the foundations (config, paths, errors, dates, decode, atomic,
+  lock) and the API's socket transport;
   never `index/`, `tags/`, `api/app` or the engine. Entry points (`__main__`) may call the CLI.
 """
 
@@ -20,7 +20,7 @@ PACKAGES = {"photosift.daemon": ROOT / "daemon", "photosift.tray": ROOT / "tray"
 FRONT_ENDS = ("photosift.tray", "photosift.shell_ext")
 PUBLIC = {f"photosift.daemon.{name}" for name in (
     "client", "answers", "progress", "last_word", "config", "paths", "errors", "dates", "decode", "atomic", "lock",
-    "api.transport",
+    "words", "api.transport",
 )}
 
 

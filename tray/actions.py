@@ -72,6 +72,9 @@ class Actions:
     def errors(self) -> None:
         self.gui.ui.post(self.gui.show_errors)
 
+    def duplicates(self) -> None:
+        self.gui.ui.post(self.gui.show_duplicates)
+
     def open_path(self, path: str) -> None:
         """Open a file or folder (a saved search's) with the desktop's default application."""
         try:

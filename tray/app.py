@@ -136,6 +136,7 @@ class TrayApp:
             pystray.MenuItem("Folders…", self.actions.folders, visible=up),
             pystray.MenuItem("Saved searches", pystray.Menu(self._saved_items),
                              visible=lambda _item: up(_item) and bool(self.saved)),
+            pystray.MenuItem("Duplicates…", self.actions.duplicates, visible=up),
             pystray.MenuItem("Recent errors…", self.actions.errors, visible=up),
             pystray.MenuItem("Open config", self.actions.open_config),
             pystray.MenuItem("Start daemon", self.actions.start_daemon, visible=lambda _item: self.status is None),

@@ -204,7 +204,12 @@ class ResultGrid(tk.Frame):
             self.canvas.yview_moveto((bottom - (last - first)) / total)
 
     def wheel(self, event: tk.Event) -> None:
-        if event.num == 4 or event.delta > 0:
-            self.canvas.yview_scroll(-1, "units")
-        elif event.num == 5 or event.delta < 0:
-            self.canvas.yview_scroll(1, "units")
+        scroll(self.canvas, event)
+
+
+def scroll(canvas: tk.Canvas, event: tk.Event) -> None:
+    """Scroll a canvas by a mouse wheel's turn (X11's buttons 4 and 5; Windows' and macOS's delta)."""
+    if event.num == 4 or event.delta > 0:
+        canvas.yview_scroll(-1, "units")
+    elif event.num == 5 or event.delta < 0:
+        canvas.yview_scroll(1, "units")

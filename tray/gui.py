@@ -22,7 +22,8 @@ from photosift.shell_ext import lifecycle
 from photosift.shell_ext.common import photosift_argv
 
 from .desktop import open_with_default_app, reveal_in_file_manager
-from .dialogs import ErrorsDialog
+from .dialogs import ErrorsDialog, ask_yes_no
+from .duplicates import DuplicatesWindow
 from .instance import InstanceServer, Request, address_beside, send
 from .thumbnails import Thumbnails
 from .uiqueue import UiQueue
@@ -55,7 +56,8 @@ class Gui:
                  opener: Callable[[str], None] = open_with_default_app,
                  revealer: Callable[[str], None] = reveal_in_file_manager,
                  debounce_ms: int = DEBOUNCE_MS, quit_with_window: bool = False,
-                 starter: Callable[[], None] | None = start_daemon) -> None:
+                 starter: Callable[[], None] | None = start_daemon,
+                 confirm: Callable[[tk.Misc, str], bool] = ask_yes_no) -> None:
         try:
             self.root = tk.Tk(className="photosift")
         except tk.TclError as exc:
@@ -76,7 +78,9 @@ class Gui:
         self.revealer = revealer
         self.debounce_ms = debounce_ms
         self.quit_with_window = quit_with_window
+        self.confirm = confirm
         self.window: SearchWindow | None = None
+        self.duplicates: DuplicatesWindow | None = None
         self.instance: InstanceServer | None = None
 
     def listen(self, address: Path) -> bool:
@@ -90,6 +94,8 @@ class Gui:
     def _requested(self, request: Request) -> None:
         if request.mode == "quit":
             self.root.quit()  # mainloop returns; its caller closes everything
+        elif request.mode == "duplicates":
+            self.show_duplicates(request.paths[0] if request.paths else None)
         else:
             self.show(request)
 
@@ -98,10 +104,29 @@ class Gui:
         if self.window is None:
             self.window = SearchWindow(self.root, self.ui, self.connect, self.thumbs, self.opener, self.revealer,
                                        self.debounce_ms, on_close=self._closed, starter=self.starter,
-                                       show_errors=self.show_errors)
+                                       show_errors=self.show_errors,
+                                       show_duplicates=self.show_duplicates)
         self.window.apply(request or Request())
         self.errors_seen()  # the window says how many files failed: opening it is seeing them
         return self.window
+
+    def show_duplicates(self, folder: str | None = None) -> DuplicatesWindow:
+        """The Duplicates view (of the whole library, or of `folder`): the open one is raised, or looks again
+        if it showed another folder."""
+        view = self.duplicates
+        if view is not None and view.folder != folder:
+            view.close()
+            view = None
+        if view is None:
+            view = DuplicatesWindow(self.root, self.ui, self.connect, self.thumbs, folder, self.opener,
+                                    self.confirm, on_close=self._duplicates_closed)
+            self.duplicates = view
+        view.raise_()
+        return view
+
+    def _duplicates_closed(self) -> None:
+        self.duplicates = None
+        self._maybe_quit()
 
     def show_errors(self) -> None:
         """The list of files that could not be indexed (a fresh one if it is open)."""
@@ -112,7 +137,11 @@ class Gui:
 
     def _closed(self) -> None:
         self.window = None
-        if self.quit_with_window:
+        self._maybe_quit()
+
+    def _maybe_quit(self) -> None:
+        """A `--gui` command's process ends when its last window closes."""
+        if self.quit_with_window and self.window is None and self.duplicates is None:
             self.root.quit()
 
     def mainloop(self) -> None:
@@ -123,6 +152,8 @@ class Gui:
         self.quit_with_window = False
         if self.window is not None:
             self.window.close()
+        if self.duplicates is not None:
+            self.duplicates.close()
         if self.errors_dialog is not None and self.errors_dialog.top.winfo_exists():
             self.errors_dialog.close()
         if self.instance is not None:
@@ -140,7 +171,7 @@ def run_window(config: Config, request: Request) -> int:
     if not gui.listen(address) and send(address, request):
         gui.close()  # another window started in the meantime and took the request
         return 0
-    gui.show(request)
+    gui._requested(request)
     # Tk swallows exceptions raised in its callbacks, KeyboardInterrupt included: quit by signal instead
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: gui.ui.post(gui.root.quit))

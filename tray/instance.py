@@ -33,12 +33,13 @@ MAX_REQUEST_BYTES = 64 << 10
 IO_TIMEOUT = 2.0
 SUPPORTED = sys.platform != "win32"
 
-Mode = Literal["show", "search", "similar", "quit"]
+Mode = Literal["show", "search", "similar", "duplicates", "quit"]
 
 
 @dataclass(frozen=True)
 class Request:
-    """What the window should show: itself (as it was), a text search, or images like `paths`; or "quit":
+    """What the window should show: itself (as it was), a text search, images like `paths`, or the duplicates
+    (under `paths[0]` if given); or "quit":
     the process showing it ends (the tray app too: uninstalling asks so)."""
 
     mode: Mode = "show"
@@ -52,8 +53,8 @@ class Request:
     def decode(cls, line: bytes) -> Request:
         """Parse one request line; ValueError names what is wrong with it."""
         data: Any = json.loads(line)
-        if not isinstance(data, dict) or data.get("mode") not in ("show", "search", "similar", "quit"):
-            raise ValueError("a request is an object with mode show, search, similar or quit")
+        if not isinstance(data, dict) or data.get("mode") not in ("show", "search", "similar", "duplicates", "quit"):
+            raise ValueError("a request is an object with mode show, search, similar, duplicates or quit")
         text, paths = data.get("text", ""), data.get("paths", [])
         if not isinstance(text, str) or not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise ValueError("text must be a string and paths a list of strings")

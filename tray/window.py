@@ -51,13 +51,15 @@ class SearchWindow:
                  revealer: Callable[[str], None] = reveal_in_file_manager,
                  debounce_ms: int = DEBOUNCE_MS, on_close: Callable[[], None] | None = None,
                  starter: Callable[[], None] | None = None,
-                 show_errors: Callable[[], None] | None = None) -> None:
+                 show_errors: Callable[[], None] | None = None,
+                 show_duplicates: Callable[[], object] | None = None) -> None:
         self.ui = ui
         self.calls = Caller(ui, connect)
         self.opener = opener
         self.revealer = revealer
         self.starter = starter  # starts the daemon as `photosift start` does (None: no Start button)
         self.show_errors = show_errors  # opens the list of files that could not be indexed
+        self.show_duplicates = show_duplicates  # opens the Duplicates view
         self.down = False  # the daemon did not answer the last call
         self._retry: str | None = None
         self.debounce_ms = debounce_ms
@@ -83,8 +85,16 @@ class SearchWindow:
                        for size in (64, 32, 16)]
         top.iconphoto(False, *self._icons)
         self.query = tk.StringVar()
-        self.entry = ttk.Entry(top, textvariable=self.query, font=("TkDefaultFont", 16))
-        self.entry.pack(fill="x", padx=10, pady=(10, 4))
+        line = ttk.Frame(top)
+        line.pack(fill="x", padx=10, pady=(10, 4))
+        self.tools = ttk.Frame(line)
+        self.tools.pack(side="right", padx=(8, 0))
+        self.duplicates_button = ttk.Button(self.tools, text="Duplicates…",
+                                            command=self.show_duplicates or (lambda: None))
+        if self.show_duplicates is not None:
+            self.duplicates_button.pack(side="right")
+        self.entry = ttk.Entry(line, textvariable=self.query, font=("TkDefaultFont", 16))
+        self.entry.pack(side="left", fill="x", expand=True)
         self.filters = FilterBar(top, on_change=self._schedule)
         self.filters.pack(fill="x", padx=10, pady=(0, 4))
         self.banner = ttk.Frame(top)

@@ -11,13 +11,15 @@ from typing import Any
 from ..answers import DuplicateGroup
 from ..client import Client
 from ..config import Config
+from ..words import DUPLICATE_KINDS, size_text
 from .output import print_json
-
-KINDS = {"identical": "the same bytes", "near": "the same picture"}
+from .queries import show_in_window
 
 
 def cmd_duplicates(args: argparse.Namespace, config: Config) -> int:
     folder = os.path.abspath(args.folder) if args.folder else None
+    if args.gui:
+        return show_in_window(config, "duplicates", paths=(folder,) if folder else ())
     with Client(config.socket_path) as client:
         groups = client.duplicates(folder)
     if args.json:
@@ -48,31 +50,22 @@ def print_groups(groups: list[DuplicateGroup]) -> None:
         return
     freed = 0
     for number, group in enumerate(groups, 1):
-        print(f"{number}. {KINDS[group['kind']]}, {len(group['files'])} files")
+        print(f"{number}. {DUPLICATE_KINDS[group['kind']]}, {len(group['files'])} files")
         for f in group["files"]:
             mark = "keep" if f["keep"] else "    "
-            print(f"   {mark}  {f['path']}  {f['width']}x{f['height']}, {_size(f['size'])}, {f['taken_at'][:10]}")
+            print(f"   {mark}  {f['path']}  {f['width']}x{f['height']}, {size_text(f['size'])}, {f['taken_at'][:10]}")
             freed += 0 if f["keep"] else f["size"]
-    print(f"{len(groups)} group(s); keeping one of each would free {_size(freed)}")
-
-
-def _size(n: int) -> str:
-    """Bytes as people read them: 812 bytes, 3.4 MB."""
-    if n < 1024:
-        return f"{n} bytes"
-    value = n / 1024
-    for unit in ("KB", "MB", "GB"):
-        if value < 1024:
-            return f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TB"
+    print(f"{len(groups)} group(s); keeping one of each would free {size_text(freed)}")
 
 
 def add_parsers(sub: Any) -> None:
     """Register `duplicates` on the main parser."""
     p = sub.add_parser("duplicates", help="groups of near-identical photos, with the copy to keep")
     p.add_argument("folder", nargs="?", help="only photos inside this folder (default: every watched folder)")
-    p.add_argument("--json", action="store_true", help="every group and file, as the API answers them")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--json", action="store_true", help="every group and file, as the API answers them")
+    shown.add_argument("--gui", action="store_true",
+                       help="in the Duplicates window: the groups side by side, tick what goes to the Trash")
     p.set_defaults(func=cmd_duplicates)
 
     p = sub.add_parser("trash", help="move photos to the desktop's trash (restorable; the index follows)")

@@ -42,9 +42,16 @@ def in_window(args: argparse.Namespace, config: Config, mode: Literal["search", 
     if any(filters(args).values()) or getattr(args, "exclude", None) or getattr(args, "image", None):
         print("with --gui, give only the words or files; set filters in the window", file=sys.stderr)
         return 2
+    return show_in_window(config, mode, text, files)
+
+
+def show_in_window(config: Config, mode: Literal["search", "similar", "duplicates"], text: str = "",
+                   paths: tuple[str, ...] = ()) -> int:
+    """Hand a request to the open window (the tray's, or another `--gui` command's), else open one here and
+    wait until it closes."""
     from photosift.tray.instance import Request, address_beside, send
 
-    request = Request(mode, text, files)
+    request = Request(mode, text, paths)
     if send(address_beside(config.socket_path), request):
         return 0  # the open window shows it
     from photosift.tray.gui import run_window  # Tk and the window code only when a window must open

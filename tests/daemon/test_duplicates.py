@@ -162,20 +162,6 @@ def test_close_pairs_are_every_pair_over_the_line_across_blocks(monkeypatch: pyt
     assert all(abs(p.cosine - exact[p.first, p.second]) < 0.01 for p in got)
 
 
-@pytest.fixture
-def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The desktop's trash in a temp dir: send2trash reads XDG_DATA_HOME once, when imported, so its three
-    names for the home trash are pointed here (the files really move, with their .trashinfo)."""
-    from send2trash import plat_other
-
-    data_home = tmp_path / "xdg-data"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
-    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data_home))
-    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
-    monkeypatch.setattr(plat_other, "HOMETRASH", str(data_home / "Trash"))
-    return data_home / "Trash"
-
-
 def test_what_the_user_lets_go_goes_to_the_trash_and_leaves_the_index(
     engine: Engine, env: dict[str, Path], library: dict[str, Path], trash: Path, tmp_path: Path
 ) -> None:

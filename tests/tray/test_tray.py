@@ -81,7 +81,7 @@ def test_pause_and_resume_from_the_menu(desk: Desk, daemon: Engine, make_tray, t
     app = make_tray()
     wait_for(lambda: app.look.state == "idle", 30)
     assert menu(app) == ["photosift: 16 images indexed", "Search…", "Pause indexing", "Folders…",
-                         "Recent errors…", "Open config", "Quit"]
+                         "Duplicates…", "Recent errors…", "Open config", "Quit"]
     choose(app, "Pause indexing")
     wait_for(lambda: daemon.status()["paused"] and app.look.state == "paused", 30)
     wait_for(lambda: tray_window.title() == "photosift: paused, 0 waiting", 30)
