@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
+import shutil
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+# The desktop's trash for the whole run, never the user's: send2trash moves files through GIO where
+# PyGObject is installed (the tray's menu installs it), and GLib reads XDG_DATA_HOME once per process;
+# its own fallback reads it once, when imported. So it is set before anything is imported, and the
+# `trash` fixture empties it for each test.
+TRASH_HOME = Path(tempfile.mkdtemp(prefix="photosift-tests-xdg-data-"))
+os.environ["XDG_DATA_HOME"] = str(TRASH_HOME)
+atexit.register(shutil.rmtree, TRASH_HOME, True)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 sys.path.insert(0, str(FIXTURES))
@@ -106,14 +117,8 @@ def client(env: dict[str, Path], daemon: Engine) -> Iterator[Client]:
 
 
 @pytest.fixture
-def trash(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The desktop's trash in a temp dir: send2trash reads XDG_DATA_HOME once, when imported, so its three
-    names for the home trash are pointed here (the files really move, with their .trashinfo)."""
-    from send2trash import plat_other
-
-    data_home = tmp_path / "xdg-data"
-    monkeypatch.setenv("XDG_DATA_HOME", str(data_home))
-    monkeypatch.setattr(plat_other, "XDG_DATA_HOME", os.fsencode(data_home))
-    monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(data_home / "Trash"))
-    monkeypatch.setattr(plat_other, "HOMETRASH", str(data_home / "Trash"))
-    return data_home / "Trash"
+def trash() -> Path:
+    """The desktop's trash, emptied: the files really move there, with their .trashinfo (see TRASH_HOME)."""
+    folder = TRASH_HOME / "Trash"
+    shutil.rmtree(folder, ignore_errors=True)
+    return folder
