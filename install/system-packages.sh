@@ -4,7 +4,8 @@
 # what the tray's menu needs (PyGObject is built against gobject-introspection and cairo; GTK's
 # typelib; dbus-run-session gives the GTK tray test a session bus), and the validators of the
 # file-manager actions photosift generates (desktop-file-validate, xmllint); tmux, a real terminal
-# for the completion script and `status --watch`, and man, the reader of the generated man page.
+# for the completion script and `status --watch`, man, the reader of the generated man page, and xclip,
+# a real X clipboard owner for the window's paste (Pillow reads the clipboard's images through it).
 ensure_system_packages() {
     local missing=()
     command -v exiftool >/dev/null || missing+=(libimage-exiftool-perl)
@@ -17,6 +18,7 @@ ensure_system_packages() {
     command -v xmllint >/dev/null || missing+=(libxml2-utils)
     command -v tmux >/dev/null || missing+=(tmux)
     command -v man >/dev/null || missing+=(man-db)
+    command -v xclip >/dev/null || missing+=(xclip)
     pkg-config --exists gobject-introspection-1.0 cairo 2>/dev/null \
         || missing+=(pkg-config libgirepository1.0-dev libcairo2-dev)
     ls /usr/lib/*/girepository-1.0/Gtk-3.0.typelib >/dev/null 2>&1 || missing+=(gir1.2-gtk-3.0)

@@ -48,6 +48,10 @@ class Actions:
     def search(self) -> None:
         self.gui.ui.post(self.gui.show)
 
+    def search_clipboard(self) -> None:
+        """The search window, searching with the clipboard's image (or files, or text)."""
+        self.gui.ui.post(lambda: self.gui.show().paste())
+
     def set_paused(self, paused: bool) -> None:
         def call() -> None:
             try:

@@ -131,6 +131,7 @@ class TrayApp:
             pystray.MenuItem(lambda _item: self.look.title, None, enabled=False),
             pystray.Menu.SEPARATOR,
             pystray.MenuItem("Search…", self.actions.search, default=True),
+            pystray.MenuItem("Search clipboard image", self.actions.search_clipboard, visible=up),
             pystray.MenuItem(lambda _item: "Resume indexing" if paused() else "Pause indexing",
                              lambda: self.actions.set_paused(not paused()), visible=up),
             pystray.MenuItem("Folders…", self.actions.folders, visible=up),

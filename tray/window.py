@@ -5,7 +5,8 @@ a worker thread through the daemon's client and thumbnails on the thumbnail
 pool, and both hand their results back through the UI queue. Typing is
 debounced, and an answer to an older query than the one on screen is dropped.
 The same window shows "find similar" results (from its context menu, or from
-`photosift similar FILE --gui` through the single-instance channel). Errors
+`photosift similar FILE --gui` through the single-instance channel), and searches
+with the clipboard (Ctrl+V, Paste image: clipboard.py). Errors
 (a timeout, a bad date) appear in the window's status line. When the daemon is
 not running the window says why (its last word), clears the results, offers a
 Start button, and asks again every few seconds: once the daemon answers, the
@@ -27,6 +28,7 @@ from photosift.daemon.errors import DateError
 
 from . import icons
 from .calls import Caller, CallError
+from .clipboard import ClipboardImage, files_in, offers_image, read_image
 from .desktop import open_with_default_app, reveal_in_file_manager
 from .filters import FilterBar
 from .grid import ResultGrid
@@ -65,6 +67,7 @@ class SearchWindow:
         self.debounce_ms = debounce_ms
         self.on_close = on_close
         self.similar_to: tuple[str, ...] = ()
+        self.pasted: bytes | None = None  # an image from the clipboard that the results are like
         self.closed = False
         self._generation = 0
         self._pending: str | None = None
@@ -93,6 +96,8 @@ class SearchWindow:
                                             command=self.show_duplicates or (lambda: None))
         if self.show_duplicates is not None:
             self.duplicates_button.pack(side="right")
+        self.paste_button = ttk.Button(self.tools, text="Paste image", command=self.paste)
+        self.paste_button.pack(side="right", padx=(0, 6))
         self.entry = ttk.Entry(line, textvariable=self.query, font=("TkDefaultFont", 16))
         self.entry.pack(side="left", fill="x", expand=True)
         self.filters = FilterBar(top, on_change=self._schedule)
@@ -128,6 +133,9 @@ class SearchWindow:
         for key in ("<Down>", "<Up>", "<Left>", "<Right>"):
             top.bind(key, self._move)
         top.bind("<Return>", lambda _e: self.open_selected())
+        # Ctrl+V searches with a copied image or file; copied text is pasted into the query as usual
+        self.entry.bind("<<Paste>>", lambda _e: self.paste(typed=True))
+        top.bind("<Control-v>", lambda _e: None if self.top.focus_get() is self.entry else self.paste())
         top.bind("<Escape>", lambda _e: self.close())
         for key in ("<Menu>", "<Shift-F10>"):  # the keyboard's ways to a context menu
             top.bind(key, lambda _e: self._menu_for_selected())
@@ -242,7 +250,7 @@ class SearchWindow:
     def _typed(self) -> None:
         if self._quiet:
             return
-        if self.similar_to:
+        if self.similar_to or self.pasted is not None:
             self.leave_similar(search=False)  # typing starts a text search again
         self._schedule()
 
@@ -261,7 +269,12 @@ class SearchWindow:
             self._say(str(exc), error=True)
             return
         text = self.query.get().strip()
-        if self.similar_to:
+        if self.pasted is not None:
+            self._say("Looking for images like the pasted image…")
+            data = self.pasted
+            self.calls.call(lambda c: c.similar_to_image(data, RESULTS, **filters),
+                            lambda r, e: self._answer(generation, r, e))
+        elif self.similar_to:
             names = ", ".join(Path(p).name for p in self.similar_to)
             self._say(f"Looking for images like {names}…")
             paths = list(self.similar_to)
@@ -302,20 +315,67 @@ class SearchWindow:
 
     def show_similar(self, paths: list[str]) -> None:
         """Switch to the images like all of `paths`; the query box empties, the filters stay."""
-        self.similar_to = tuple(paths)
+        self.similar_to, self.pasted = tuple(paths), None
         names = ", ".join(Path(p).name for p in paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
-        self.banner_text.config(text=f"Images like {names}")
+        self._like(f"Images like {names}")
+
+    def show_pasted(self, png: bytes) -> None:
+        """Switch to the images like a pasted image (its PNG bytes, decoded by the daemon)."""
+        self.similar_to, self.pasted = (), png
+        self._like("Images like the pasted image")
+
+    def _like(self, title: str) -> None:
+        self.banner_text.config(text=title)
         self.banner.pack(fill="x", padx=10, before=self.status)
         self._quiet = True
         self.query.set("")
         self._quiet = False
         self._schedule()
 
+    # -- the clipboard --------------------------------------------------------------------------
+
+    def paste(self, typed: bool = False) -> str | None:
+        """Search with what the clipboard holds: an image finds similar photos, copied files (paths or
+        file:// URIs) the photos like them, text becomes the query. `typed`: Ctrl+V in the query box, where
+        text is pasted at the cursor as usual (returns None to let Tk do it; "break" when handled here)."""
+        try:
+            targets = str(self.top.clipboard_get(type="TARGETS"))
+        except tk.TclError:
+            targets = ""  # no owner, or a platform whose Tk lists no targets: Pillow is asked below
+        try:
+            text = "" if offers_image(targets) else str(self.top.clipboard_get())
+        except tk.TclError:
+            text = ""
+        files = files_in(text)
+        if files:
+            self.show_similar(list(files))
+        elif text.strip() and typed:
+            return None
+        elif text.strip():
+            self.query.set(" ".join(text.split()))
+            self.entry.icursor("end")
+        else:
+            self._say("Reading the clipboard…")
+            self.calls.run(lambda: self._pasted_image(read_image()))
+        return "break"
+
+    def _pasted_image(self, got: ClipboardImage) -> None:
+        # on the worker: the window is the Tk thread's
+        def show() -> None:
+            if got.png is not None:
+                self.show_pasted(got.png)
+            elif got.paths:
+                self.show_similar(list(got.paths))
+            else:
+                self._say(got.problem or "The clipboard holds no image, file or text to search with", error=True)
+
+        self.ui.post(lambda: None if self.closed else show())
+
     def show_similar_to(self, path: str) -> None:
         self.show_similar([path])
 
     def leave_similar(self, search: bool = True) -> None:
-        self.similar_to = ()
+        self.similar_to, self.pasted = (), None
         self.banner.pack_forget()
         if search:
             self._schedule()

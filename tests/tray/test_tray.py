@@ -80,8 +80,8 @@ def test_the_icon_docks_shows_the_state_and_a_click_opens_search(
 def test_pause_and_resume_from_the_menu(desk: Desk, daemon: Engine, make_tray, tray_window: TrayWindow) -> None:
     app = make_tray()
     wait_for(lambda: app.look.state == "idle", 30)
-    assert menu(app) == ["photosift: 16 images indexed", "Search…", "Pause indexing", "Folders…",
-                         "Duplicates…", "Recent errors…", "Open config", "Quit"]
+    assert menu(app) == ["photosift: 16 images indexed", "Search…", "Search clipboard image", "Pause indexing",
+                         "Folders…", "Duplicates…", "Recent errors…", "Open config", "Quit"]
     choose(app, "Pause indexing")
     wait_for(lambda: daemon.status()["paused"] and app.look.state == "paused", 30)
     wait_for(lambda: tray_window.title() == "photosift: paused, 0 waiting", 30)
