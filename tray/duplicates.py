@@ -28,7 +28,7 @@ from . import icons
 from .calls import Caller, CallError
 from .desktop import open_with_default_app
 from .dialogs import ask_yes_no
-from .grid import fit, scroll
+from .grid import fit, scroll, scrolling
 from .thumbnails import Thumbnails
 from .uiqueue import UiQueue
 
@@ -78,14 +78,7 @@ class DuplicatesWindow:
         frame = ttk.Frame(top)
         frame.pack(fill="both", expand=True, padx=10, pady=(6, 0))
         self._bg: str = ttk.Style(top).lookup("TFrame", "background") or top.cget("bg")  # Tk cells, themed ground
-        self.canvas = tk.Canvas(frame, highlightthickness=0, bg=self._bg)
-        scrollbar = ttk.Scrollbar(frame, orient="vertical", command=self.canvas.yview)
-        self.canvas.configure(yscrollcommand=scrollbar.set)
-        scrollbar.pack(side="right", fill="y")
-        self.canvas.pack(side="left", fill="both", expand=True)
-        self.inner = ttk.Frame(self.canvas)
-        self.canvas.create_window((0, 0), window=self.inner, anchor="nw")
-        self.inner.bind("<Configure>", lambda _e: self.canvas.configure(scrollregion=self.canvas.bbox("all")))
+        self.canvas, self.inner = scrolling(frame, self._bg)
         self._blank = tk.PhotoImage(master=top, width=self.thumbs.size, height=self.thumbs.size)
         for wheel in ("<Button-4>", "<Button-5>", "<MouseWheel>"):
             top.bind(wheel, functools.partial(scroll, self.canvas))

@@ -58,14 +58,7 @@ class ResultGrid(tk.Frame):
         self._version = 0
         self._font = tkfont.nametofont("TkDefaultFont")
         self._blank = tk.PhotoImage(master=self, width=thumbs.size, height=thumbs.size)
-        self.canvas = tk.Canvas(self, highlightthickness=0)
-        scrollbar = tk.Scrollbar(self, orient="vertical", command=self.canvas.yview)
-        self.canvas.configure(yscrollcommand=scrollbar.set)
-        scrollbar.pack(side="right", fill="y")
-        self.canvas.pack(side="left", fill="both", expand=True)
-        self.inner = tk.Frame(self.canvas)
-        self.canvas.create_window((0, 0), window=self.inner, anchor="nw")
-        self.inner.bind("<Configure>", lambda _e: self.canvas.configure(scrollregion=self.canvas.bbox("all")))
+        self.canvas, self.inner = scrolling(self)
         self.canvas.bind("<Configure>", lambda e: self._reflow(e.width))
 
     def show(self, results: list[dict[str, Any]]) -> None:
@@ -205,6 +198,21 @@ class ResultGrid(tk.Frame):
 
     def wheel(self, event: tk.Event) -> None:
         scroll(self.canvas, event)
+
+
+def scrolling(parent: tk.Misc, bg: str | None = None) -> tuple[tk.Canvas, tk.Frame]:
+    """A canvas with a vertical scrollbar, filling `parent`, and the frame inside it that scrolls."""
+    canvas = tk.Canvas(parent, highlightthickness=0)
+    if bg is not None:
+        canvas.configure(bg=bg)
+    scrollbar = tk.Scrollbar(parent, orient="vertical", command=canvas.yview)
+    canvas.configure(yscrollcommand=scrollbar.set)
+    scrollbar.pack(side="right", fill="y")
+    canvas.pack(side="left", fill="both", expand=True)
+    inner = tk.Frame(canvas, bg=canvas.cget("bg"))
+    canvas.create_window((0, 0), window=inner, anchor="nw")
+    inner.bind("<Configure>", lambda _e: canvas.configure(scrollregion=canvas.bbox("all")))
+    return canvas, inner
 
 
 def scroll(canvas: tk.Canvas, event: tk.Event) -> None:
