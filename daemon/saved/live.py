@@ -114,18 +114,20 @@ class SavedFolders:
     def _run(self) -> None:
         with self._priority.background():
             seen = self._generation()
-            changed_at = first_change = None
-            last = self._clock()
+            # once at start too: photos that came or went while no daemon ran, found by the first scans
+            start = self._clock()
+            changed_at: float | None = start  # the last change not yet brought to the folders
+            first_change = last = start
             while not self._stop.wait(TICK):
                 now, generation = self._clock(), self._generation()
                 if generation != seen:
-                    seen, changed_at = generation, now
-                    first_change = first_change or now
-                due = changed_at is not None and (now - changed_at >= QUIET or now - (first_change or now) >= LATEST)
+                    seen = generation
+                    first_change = first_change if changed_at is not None else now
+                    changed_at = now
+                due = changed_at is not None and (now - changed_at >= QUIET or now - first_change >= LATEST)
                 if not (due or now - last >= EVERY):
                     continue
-                changed_at = first_change = None
-                last = now
+                changed_at, last = None, now
                 if self._entries:
                     try:
                         self.refresh()

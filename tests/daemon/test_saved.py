@@ -145,11 +145,16 @@ def test_saved_searches_survive_a_restart(env: dict[str, Path], model, library: 
                 "saved_folder": saved_dir}
     with running_engine(env, CountingModel(model), 16, **settings), Client(env["run"] / "api.sock") as client:
         client.save_search("squares", tags=["square"])
-    # while no daemon runs, a square arrives: the next start brings the folder up to date
-    late = make_shape(env["photos"], "red", "square", "late.png")
-    with running_engine(env, CountingModel(model), 17, **settings) as engine:
-        wait_for(lambda: str(late) in links(saved_dir / "squares").values())
+    # while no daemon runs, a link is deleted by hand: the next start makes it again (the folder mirrors
+    # the search), though nothing in the library changed
+    (saved_dir / "squares" / "blue-square.png").unlink()
+    with running_engine(env, CountingModel(model), 16, **settings) as engine:
+        wait_for(lambda: "blue-square.png" in links(saved_dir / "squares"))
         assert [s["name"] for s in engine.saved.states()] == ["squares"]
+    # and a square that arrives while no daemon runs is linked once the next start has indexed it
+    late = make_shape(env["photos"], "red", "square", "late.png")
+    with running_engine(env, CountingModel(model), 17, **settings):
+        wait_for(lambda: str(late) in links(saved_dir / "squares").values())
 
 
 def test_the_cli_adds_lists_and_removes(env: dict[str, Path], engine: Engine, saved_dir: Path) -> None:
