@@ -177,7 +177,9 @@ class Engine:
             self.saved.start()
             self._started("saved searches", self.saved.stop)
         if self.serve_api:
-            self.api = ApiServer(create_app(self), config.socket_path)
+            app = create_app(self)
+            self.api = ApiServer(app, config.socket_path)
+            self._started("api routes", app.state.release)  # once the server below has stopped
             self.api.start()
             self._started("api", self.api.stop)
             log.info("API on %s", config.socket_path)

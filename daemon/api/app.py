@@ -344,6 +344,14 @@ def create_app(daemon: Daemon) -> FastAPI:
         stay under it, and nothing that leaves is encoded again if it comes back within the grace period."""
         return _change(daemon.roots.set([_absolute(p) for p in req.paths]))
 
+    def release() -> None:
+        """Let go of the engine once the server has stopped. FastAPI keeps every route's endpoint in
+        process-wide caches, and each endpoint holds the engine through this function's `daemon`: a
+        stopped engine (a test's, one of many in a process) would keep its store's files open."""
+        nonlocal daemon
+        daemon = cast(Daemon, None)
+
+    app.state.release = release
     return app
 
 
