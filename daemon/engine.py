@@ -259,14 +259,15 @@ class Engine:
                            for i, r in enumerate(g.files)]}
                 for g in groups]
 
-    def _saved_results(self, search: SavedSearch) -> list[str]:
-        """A saved search's photos: the relevant results of its words, or the files carrying its tags."""
+    def _saved_results(self, search: SavedSearch, expected: int) -> list[str]:
+        """A saved search's photos: the relevant results of its words (about `expected` of them last time),
+        or the files carrying its tags."""
         filters = Filters(search.folder, unix_start(search.taken_after), unix_start(search.taken_before),
                           list(search.tags) or None)
         if not search.query:
             return self.searcher.passing(filters)
         terms = [Term(text=search.query), *(Term(text=t, weight=-1.0) for t in search.exclude)]
-        return [h.record.path for h in self.searcher.relevant(terms, filters, SAVED_MAX)]
+        return [h.record.path for h in self.searcher.relevant(terms, filters, SAVED_MAX, expected)]
 
     def trash(self, paths: list[str]) -> Trashed:
         """Move photos inside the watched folders to the desktop's trash (trash.py); the watcher sees them

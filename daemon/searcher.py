@@ -181,13 +181,14 @@ class Searcher:
             hits = self._nearest(query, k, filters)
             return self._marked(query, False, hits)
 
-    def relevant(self, terms: list[Term], filters: Filters, limit: int) -> list[Hit]:
+    def relevant(self, terms: list[Term], filters: Filters, limit: int, expected: int = 0) -> list[Hit]:
         """Every relevant match (at most `limit`), best first, for work that wants them all (a saved search's
-        folder): the ranking is read further, twice as far each time, while all of it is relevant. Not a
-        query: it runs as background work."""
+        folder): the ranking is read further, twice as far each time, while all of it is relevant; from a
+        quarter past `expected` (how many there were last time) when that is further. Not a query: it runs
+        as background work."""
         query = self.compose(terms)
         has_text = any(t.text for t in terms)
-        k = min(RELEVANT_FIRST, limit)
+        k = min(max(RELEVANT_FIRST, expected + expected // 4 + 1), limit)
         while True:
             hits = self._marked(query, has_text, self._nearest(query, k, filters))
             relevant = [h for h in hits if h.relevant]

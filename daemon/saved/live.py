@@ -30,7 +30,8 @@ QUIET = 1.0
 LATEST = 10.0
 EVERY = 300.0
 
-Results = Callable[[SavedSearch], list[str]]  # a saved search's relevant photos, best first
+# a saved search's relevant photos, best first, given how many it had last time (a hint: where to look)
+Results = Callable[[SavedSearch, int], list[str]]
 
 
 class SavedFolders:
@@ -67,7 +68,7 @@ class SavedFolders:
             if search.name in self._entries:
                 raise RequestError("saved_exists", f"a saved search named {search.name!r} exists already "
                                    "(remove it first to change it)", 409)
-            targets = self._results(search)
+            targets = self._results(search, 0)
             entry = book.Entry(search)
             self._fill(entry, targets)
             self._entries[search.name] = entry
@@ -100,7 +101,7 @@ class SavedFolders:
         with self._lock:
             for entry in list(self._entries.values()):
                 try:
-                    targets = self._results(entry.search)
+                    targets = self._results(entry.search, len(entry.made))
                 except Exception:  # the store failing, a tag gone from the vocabulary: keep the folder as is
                     log.exception("cannot bring the saved search %r up to date", entry.search.name)
                     continue
