@@ -3,8 +3,10 @@ or AVX-512 with bf16 and AMX) and figures compare only within one run on one mac
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
+import tempfile
 from pathlib import Path
 
 # the instruction-set flags that change how fast CLIP and numpy run
@@ -24,3 +26,13 @@ def describe() -> str:
                 flags = set(value.split())
     present = [f for f in FLAGS if f in flags]
     return f"cpu: {model}; {os.cpu_count()} cores; flags: {' '.join(present) or 'none of ' + ', '.join(FLAGS)}"
+
+
+def store_args(doc: str | None) -> argparse.Namespace:
+    """The arguments of a bench over a large store: --size (records, default 100,000) and --workdir (made)."""
+    ap = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size", type=int, default=100_000, help="records in the store (default 100,000)")
+    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-bench")
+    args = ap.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    return args

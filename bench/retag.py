@@ -17,7 +17,6 @@ tags per image the rule gave, since the tag index's rows cost time too.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 from index_throughput import vit_b32
-from machine import describe
+from machine import describe, store_args
 from search_latency import filled_store
 
 from photosift.daemon import background, paths
@@ -39,12 +38,8 @@ from photosift.daemon.tags.vocabulary import build
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=100_000, help="records in the store (default 100,000)")
-    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-bench")
-    args = ap.parse_args()
+    args = store_args(__doc__)
 
-    args.workdir.mkdir(parents=True, exist_ok=True)
     spec, note = vit_b32(args.workdir)
     model = load(spec, "cpu", paths.cache_dir())
     print(describe())

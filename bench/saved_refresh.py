@@ -17,36 +17,29 @@ The refresh runs as background work beside indexing; (2) bounds what one saved s
 
 from __future__ import annotations
 
-import argparse
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from index_throughput import vit_b32
+from machine import describe, store_args
+from search_latency import filled_store
+
+from photosift.daemon import background, paths
+from photosift.daemon.decode import Limits
+from photosift.daemon.engine import SAVED_MAX
+from photosift.daemon.index.catalog import Catalog
+from photosift.daemon.index.decoders import Budget, QueryDecoders
+from photosift.daemon.index.store import Store
+from photosift.daemon.model import load
+from photosift.daemon.saved import links
+from photosift.daemon.searcher import RELEVANT_FIRST, Embedder, Filters, Searcher, Term
+
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--size", type=int, default=100_000, help="records in the store (default 100,000)")
-    ap.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "photosift-bench")
-    args = ap.parse_args()
+    args = store_args(__doc__)
 
-    # heavy imports here, not at the top: decoder workers import this module again
-    import shutil
-
-    from index_throughput import vit_b32
-    from machine import describe
-    from search_latency import filled_store
-
-    from photosift.daemon import background, paths
-    from photosift.daemon.decode import Limits
-    from photosift.daemon.engine import SAVED_MAX
-    from photosift.daemon.index.catalog import Catalog
-    from photosift.daemon.index.decoders import Budget, QueryDecoders
-    from photosift.daemon.index.store import Store
-    from photosift.daemon.model import load
-    from photosift.daemon.saved import links
-    from photosift.daemon.searcher import RELEVANT_FIRST, Embedder, Filters, Searcher, Term
-
-    args.workdir.mkdir(parents=True, exist_ok=True)
     spec, note = vit_b32(args.workdir)
     print(describe())
     print(f"model: {note}")
