@@ -42,14 +42,16 @@ def tray_in_session(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
     dbus_run_session = shutil.which("dbus-run-session")
     if dbus_run_session is None:
         pytest.skip("dbus-run-session is not installed (Debian: dbus; install/test.sh installs it)")
+    # its own process group: dbus-run-session, ended, leaves its child running, and a tray left over from a
+    # failed test would keep its icon docked, taken for the next test's
     tray = subprocess.Popen([dbus_run_session, "--", *photosift_cmd("tray")], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, start_new_session=True)
     try:
         yield tray
     finally:
-        if tray.poll() is None:
-            tray.terminate()
-            tray.wait(30)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(tray.pid, signal.SIGTERM)
+        tray.wait(30)
 
 
 def quit_from_the_menu(tray: subprocess.Popen[str], tray_window: TrayWindow) -> None:
@@ -69,7 +71,8 @@ def test_the_real_menu_pauses_indexing_and_quits(display: str, tray_host: None, 
         tray_window.click(button=3)
         wait_for(tray_window.popup_menu, 30)
         screenshot(display, "tray-menu")
-        for key in ("Down", "Down", "Return"):  # past the (disabled) state line: Search…, Pause indexing
+        # past the (disabled) state line: Search…, Search clipboard image, Pause indexing
+        for key in ("Down", "Down", "Down", "Return"):
             tray_window.key(key)
         wait_for(lambda: daemon.status()["paused"], 30)
         wait_for(lambda: tray_window.title() == "photosift: paused, 0 waiting", 30)
