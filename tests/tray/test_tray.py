@@ -64,7 +64,8 @@ def test_the_icon_docks_shows_the_state_and_a_click_opens_search(
     display: str, desk: Desk, daemon: Engine, make_tray, tray_window: TrayWindow
 ) -> None:
     app = make_tray()
-    wait_for(lambda: tray_window.docked() and tray_window.title() == "photosift: 16 images indexed", 30)
+    # the first icon of the run docks while trayer itself still starts: as long as the menu tests allow
+    wait_for(lambda: tray_window.docked() and tray_window.title() == "photosift: 16 images indexed", 60)
     assert app.look.state == "idle"
     left, top, width, height = tray_window.box()
     shot = ImageGrab.grab(xdisplay=display).crop((left - 120, 0, left + width + 4, top + height + 4))
